@@ -1,0 +1,241 @@
+"""Config: the handler options, validated once at construction so a typo fails at deploy time.
+
+Construction happens during Lambda's init phase; every check here is one a request would
+otherwise trip over later, in production, as a 500 or a silent 502.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Literal, TypedDict
+
+    MultiCookie = Literal["case-variants", "last", "error"]
+
+    class ConfigOptions(TypedDict, total=False):
+        """The keyword options every handler accepts (see Config)."""
+
+        base_path: str
+        text_content_types: Iterable[str]
+        multi_cookie: MultiCookie
+        trusted_hops: int
+        default_host: str
+        health_check_path: str | None
+        max_response_bytes: int
+        raise_app_exceptions: bool
+
+
+DEFAULT_TEXT_CONTENT_TYPES: tuple[str, ...] = (
+    "text/*",
+    "application/json",
+    "application/*+json",
+    "application/javascript",
+    "application/xml",
+    "application/*+xml",
+    "image/svg+xml",
+    "application/x-www-form-urlencoded",
+)
+
+MULTI_COOKIE_MODES = ("case-variants", "last", "error")
+
+_set = object.__setattr__
+
+
+class TextTypes:
+    """A compiled ``text_content_types`` list: exact types, ``type/*`` and ``type/*+suffix``."""
+
+    __slots__ = ("exact", "patterns", "prefixes", "suffixes")
+
+    exact: frozenset[str]
+    prefixes: tuple[str, ...]
+    suffixes: tuple[tuple[str, str], ...]
+    patterns: tuple[str, ...]
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        exact: set[str] = set()
+        prefixes: list[str] = []
+        suffixes: list[tuple[str, str]] = []
+        kept: list[str] = []
+        for raw in patterns:
+            if not isinstance(raw, str):
+                raise TypeError(
+                    f"text_content_types: each entry must be a str, got {type(raw).__name__}"
+                )
+            pattern = raw.strip().lower()
+            main, slash, sub = pattern.partition("/")
+            if not slash or not main or not sub or ";" in pattern or " " in pattern:
+                raise ValueError(
+                    f"text_content_types: {raw!r} is not a media type pattern such as "
+                    "'text/*', 'application/json' or 'application/*+json'"
+                )
+            if main == "*" and sub == "*":
+                raise ValueError(
+                    "text_content_types: '*/*' would send binary bodies as text; list the "
+                    "text types instead"
+                )
+            type_prefix = "" if main == "*" else main + "/"
+            if sub == "*":
+                if not type_prefix:
+                    raise ValueError(f"text_content_types: {raw!r} matches everything")
+                prefixes.append(type_prefix)
+            elif sub.startswith("*+") and len(sub) > 2:
+                suffixes.append((type_prefix, sub[1:]))
+            elif "*" in pattern:
+                raise ValueError(
+                    f"text_content_types: {raw!r}: '*' may stand only for a whole type, a whole "
+                    "subtype, or before a '+suffix'"
+                )
+            else:
+                exact.add(pattern)
+            kept.append(pattern)
+        _set(self, "exact", frozenset(exact))
+        _set(self, "prefixes", tuple(prefixes))
+        _set(self, "suffixes", tuple(suffixes))
+        _set(self, "patterns", tuple(kept))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("TextTypes is immutable")
+
+    def matches(self, media_type: str) -> bool:
+        """True if the lowercase, parameter-free ``media_type`` is listed as text."""
+        if media_type in self.exact:
+            return True
+        for prefix in self.prefixes:
+            if media_type.startswith(prefix):
+                return True
+        for prefix, suffix in self.suffixes:
+            if media_type.endswith(suffix) and media_type.startswith(prefix):
+                return True
+        return False
+
+    def __repr__(self) -> str:
+        return f"TextTypes({list(self.patterns)!r})"
+
+
+def _require_bool(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def _require_int(name: str, value: object, minimum: int) -> int:
+    if type(value) is not int:
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _require_path(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {type(value).__name__} {value!r}")
+    if not value.startswith("/"):
+        raise ValueError(f"{name} must start with '/', got {value!r}")
+    if "?" in value or "#" in value or not value.isprintable() or " " in value:
+        raise ValueError(f"{name} must be a plain path (no query, fragment or spaces): {value!r}")
+    return value
+
+
+class Config:
+    """Every handler option, validated (see the table in DESIGN §2 and the README).
+
+    A wrong type or value raises TypeError/ValueError at once, with the option's name first.
+    """
+
+    __slots__ = (
+        "base_path",
+        "default_host",
+        "health_check_path",
+        "max_response_bytes",
+        "multi_cookie",
+        "raise_app_exceptions",
+        "text_content_types",
+        "trusted_hops",
+    )
+
+    base_path: str
+    text_content_types: TextTypes
+    multi_cookie: MultiCookie
+    trusted_hops: int
+    default_host: str
+    health_check_path: str | None
+    max_response_bytes: int
+    raise_app_exceptions: bool
+
+    def __init__(
+        self,
+        *,
+        base_path: str = "",
+        text_content_types: Iterable[str] = DEFAULT_TEXT_CONTENT_TYPES,
+        multi_cookie: MultiCookie = "case-variants",
+        trusted_hops: int = 1,
+        default_host: str = "localhost",
+        health_check_path: str | None = None,
+        max_response_bytes: int = 1_000_000,
+        raise_app_exceptions: bool = False,
+    ) -> None:
+        if base_path != "":
+            # "/account/" and "/account" mean the same mount point; "/" means no prefix.
+            base_path = _require_path("base_path", base_path).rstrip("/")
+        _set(self, "base_path", base_path)
+
+        if isinstance(text_content_types, (str, bytes)):
+            raise TypeError(
+                "text_content_types must be a list of media type patterns, not a single string "
+                f"({text_content_types!r})"
+            )
+        try:
+            types = TextTypes(text_content_types)
+        except TypeError as exc:
+            if "text_content_types" in str(exc):
+                raise
+            raise TypeError(
+                "text_content_types must be an iterable of str, got "
+                f"{type(text_content_types).__name__}"
+            ) from exc
+        _set(self, "text_content_types", types)
+
+        if multi_cookie not in MULTI_COOKIE_MODES:
+            raise ValueError(
+                f"multi_cookie must be one of {', '.join(map(repr, MULTI_COOKIE_MODES))}, "
+                f"got {multi_cookie!r}"
+            )
+        _set(self, "multi_cookie", multi_cookie)
+
+        _set(self, "trusted_hops", _require_int("trusted_hops", trusted_hops, 0))
+
+        if not isinstance(default_host, str):
+            raise TypeError(f"default_host must be a str, got {type(default_host).__name__}")
+        if (
+            not default_host
+            or not default_host.isprintable()
+            or any(c in default_host for c in " /?#@")
+        ):
+            raise ValueError(
+                f"default_host must be a host name such as 'localhost': {default_host!r}"
+            )
+        _set(self, "default_host", default_host)
+
+        if health_check_path is not None:
+            health_check_path = _require_path("health_check_path", health_check_path)
+        _set(self, "health_check_path", health_check_path)
+
+        _set(
+            self,
+            "max_response_bytes",
+            _require_int("max_response_bytes", max_response_bytes, 1024),
+        )
+        _set(
+            self,
+            "raise_app_exceptions",
+            _require_bool("raise_app_exceptions", raise_app_exceptions),
+        )
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Config is immutable; build a new handler with other options")
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"Config({fields})"

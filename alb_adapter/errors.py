@@ -1,0 +1,64 @@
+"""The adapter's exceptions: one base class, so callers can catch everything we raise at once."""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
+
+if TYPE_CHECKING:
+    from .http import Request
+
+
+class AdapterError(Exception):
+    """Base class of every error alb_adapter raises on purpose."""
+
+
+class UnsupportedEvent(AdapterError):
+    """The Lambda event is not from a source this adapter handles (for now: only ALB)."""
+
+
+class InvalidEvent(AdapterError):
+    """The event claims to be from ALB but a field is missing or of the wrong type.
+
+    ``field`` names the offending field (``"httpMethod"``, ``"multiValueHeaders['accept'][0]"``).
+    """
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"invalid ALB event: {field} {problem}")
+        self.field = field
+        self.problem = problem
+
+
+class InvalidBody(InvalidEvent):
+    """The body cannot be decoded; the handler answers 400 without calling the app.
+
+    ``request`` is the rest of the request, parsed, so the 400 can be rendered in the header mode
+    the load balancer expects.
+    """
+
+    def __init__(self, problem: str, request: Request) -> None:
+        super().__init__("body", problem)
+        self.request = request
+
+
+class AppError(AdapterError):
+    """The app broke its protocol (PEP 3333 / ASGI) or answered something ALB would reject."""
+
+
+class LifespanError(AdapterError):
+    """ASGI lifespan startup failed where it was required to succeed."""
+
+
+class ResponseTooLarge(AdapterError):
+    """The rendered response is over ALB's limit even after compression (ALB would answer 502)."""
+
+    def __init__(self, size: int, limit: int, why: str) -> None:
+        super().__init__(
+            f"response JSON is {size} bytes ({why}); the limit (max_response_bytes) is {limit}"
+        )
+        self.size = size
+        self.limit = limit
+        self.why = why
+
+
+class InvalidResponse(AdapterError):
+    """A Lambda answer that a real ALB would turn into a 502 (``LambdaInvalidResponse``)."""
