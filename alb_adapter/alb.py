@@ -364,7 +364,7 @@ def render_response(response: Response, request: Request, config: Config) -> dic
         body = bytes(body)
 
     result = _render(status, reason, grouped, body, request, config)
-    if _may_exceed(result, config.max_response_bytes):
+    if _may_exceed(result, body, config.max_response_bytes):
         size = _json_size(result)
         if size > config.max_response_bytes:
             result = _shrink(result, size, status, reason, grouped, body, request, config)
@@ -487,19 +487,20 @@ def _single_value(grouped: dict[str, list[str]], config: Config) -> dict[str, st
     return headers
 
 
-def _may_exceed(result: dict[str, object], limit: int) -> bool:
+def _may_exceed(result: dict[str, object], body: bytes, limit: int) -> bool:
     """A cheap upper bound on the JSON size; only near the limit is the exact size computed.
 
-    JSON escaping grows a text character to at most 6 (``\\u0000``); base64 is never escaped.
+    JSON escaping grows one byte of UTF-8 text to at most 6 characters (``\\u0001``); base64
+    text is never escaped, so it counts once.
     """
-    body = result["body"]
-    assert isinstance(body, str)
-    bound = 256 + (len(body) if result["isBase64Encoded"] else 6 * len(body))
-    headers = result.get("headers") or result.get("multiValueHeaders")
+    text = result["body"]
+    assert isinstance(text, str)
+    bound = 256 + (len(text) if result["isBase64Encoded"] else 6 * len(body))
+    headers = result["multiValueHeaders"] if "multiValueHeaders" in result else result["headers"]
     assert isinstance(headers, dict)
     for name, values in headers.items():
         for value in values if isinstance(values, list) else (values,):
-            bound += 6 * (len(name) + len(value)) + 8
+            bound += 12 * (len(name) + len(value)) + 8  # 12: a non-BMP character
     return bound > limit
 
 

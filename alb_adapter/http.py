@@ -10,7 +10,7 @@ from __future__ import annotations
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Mapping
 
     Headers = tuple[tuple[str, str], ...]
 
@@ -306,10 +306,3 @@ def split_base_path(path: str, base_path: str) -> tuple[str, str]:
     if rest[0] != "/":
         return "", path
     return base_path, rest
-
-
-def iter_header_values(headers: Headers, lowercase_name: str) -> Iterator[str]:
-    """Every value of a header (names compared case-insensitively), in order."""
-    for key, value in headers:
-        if key.lower() == lowercase_name:
-            yield value

@@ -1,0 +1,49 @@
+"""Shared test helpers: read an ALB response the same way in both header modes."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterable
+from typing import Any
+
+StartResponse = Callable[..., Any]
+Environ = dict[str, Any]
+
+
+def header_pairs(response: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every header a client would receive, as (lowercase name, value) pairs in order."""
+    if "multiValueHeaders" in response:
+        assert "headers" not in response, "a response must carry exactly one header field"
+        return [
+            (name.lower(), value)
+            for name, values in response["multiValueHeaders"].items()
+            for value in values
+        ]
+    return [(name.lower(), value) for name, value in response["headers"].items()]
+
+
+def body_bytes(response: dict[str, Any]) -> bytes:
+    body = response.get("body", "")
+    if response["isBase64Encoded"]:
+        return base64.b64decode(body, validate=True)
+    return body.encode("utf-8")
+
+
+def normalize(response: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+    """(status, header pairs, body bytes): compare whole responses across header modes."""
+    return response["statusCode"], header_pairs(response), body_bytes(response)
+
+
+def simple_app(
+    status: str = "200 OK",
+    headers: Iterable[tuple[str, str]] = (("Content-Type", "text/plain; charset=utf-8"),),
+    body: bytes = b"hello",
+) -> Callable[[Environ, StartResponse], list[bytes]]:
+    """A WSGI app that always answers the same thing, and records the environ it saw."""
+
+    def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
+        app.environ = environ  # type: ignore[attr-defined]
+        start_response(status, list(headers))
+        return [body]
+
+    return app
