@@ -1,0 +1,89 @@
+"""Package-level promises: the public names, a small import, and the real events corpus."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import alb_adapter
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS_TOOL = ROOT.parent / "shared" / "tools" / "conformance.py"
+
+
+def test_public_names() -> None:
+    assert set(alb_adapter.__all__) >= {
+        "WSGIHandler",
+        "Config",
+        "AdapterError",
+        "UnsupportedEvent",
+        "InvalidEvent",
+        "AppError",
+        "LifespanError",
+        "ResponseTooLarge",
+    }
+    for name in alb_adapter.__all__:
+        assert getattr(alb_adapter, name) is not None
+    assert issubclass(alb_adapter.InvalidBody, alb_adapter.InvalidEvent)
+    for error in ("UnsupportedEvent", "InvalidEvent", "AppError", "LifespanError"):
+        assert issubclass(getattr(alb_adapter, error), alb_adapter.AdapterError)
+
+
+def test_import_is_lean() -> None:
+    """Every module imported here is paid in each Lambda cold start (DESIGN §3)."""
+    code = (
+        "import sys; before = set(sys.modules); import alb_adapter; "
+        "print(' '.join(sorted(set(sys.modules) - before)))"
+    )
+    loaded = set(
+        subprocess.run(
+            [sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+        ).stdout.split()
+    )
+    heavy = {
+        "asyncio",
+        "email",
+        "http.cookies",
+        "logging",
+        "typing",
+        "dataclasses",
+        "inspect",
+        "json",
+        "re",
+        "urllib.parse",
+        "flask",
+        "django",
+        "werkzeug",
+    }
+    assert loaded & heavy == set()
+    assert {name for name in loaded if not name.startswith("alb_adapter")} <= {"binascii"}
+
+
+def test_py_typed_is_shipped() -> None:
+    assert (ROOT / "alb_adapter" / "py.typed").is_file()
+
+
+@pytest.mark.skipif(not CORPUS_TOOL.is_file(), reason="../shared/alb-events is not beside the repo")
+def test_every_real_alb_event_goes_through_the_wsgi_handler() -> None:
+    """The shared corpus (events written by AWS and other projects), judged by the shared tool."""
+    sys.path.insert(0, str(CORPUS_TOOL.parent))
+    try:
+        import conformance
+    finally:
+        sys.path.remove(str(CORPUS_TOOL.parent))
+    handler = alb_adapter.WSGIHandler(conformance.wsgi_echo)
+    seen = 0
+    failures: list[str] = []
+    for path in sorted(conformance.CORPUS.rglob("*.json")):
+        event: Any = json.loads(path.read_text())
+        if not conformance.is_request(event):
+            continue
+        seen += 1
+        failures += [f"{path.name}: {e}" for e in conformance.check_one("wsgi", handler, event)]
+    assert seen >= 60
+    assert failures == []
