@@ -371,6 +371,9 @@ def render_response(response: Response, request: Request, config: Config) -> dic
     return result
 
 
+_BLANKS = (" ", "\t")
+
+
 def _group_headers(headers: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     """Headers by lowercase name, in order; hop-by-hop and Content-Length dropped."""
     grouped: dict[str, list[str]] = {}
@@ -384,10 +387,12 @@ def _group_headers(headers: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
             raise AppError(f"invalid header name {name!r}")
         if has_forbidden_characters(value):
             raise AppError(f"header {name!r} contains CR, LF or NUL (header injection): {value!r}")
+        # Surrounding blanks are not part of a value (RFC 9110 §5.5); Django adds one to cookies.
+        clean = value.strip(" \t") if value[:1] in _BLANKS or value[-1:] in _BLANKS else value
         if lower in grouped:
-            grouped[lower].append(value)
+            grouped[lower].append(clean)
         else:
-            grouped[lower] = [value]
+            grouped[lower] = [clean]
     return grouped
 
 

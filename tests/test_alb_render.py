@@ -382,3 +382,14 @@ def test_a_lower_limit_is_honoured() -> None:
     response = Response(200, (("Content-Type", "text/plain"),), b"x" * 4000)
     rendered = render(response, multi=False, config=config, headers={"accept-encoding": "gzip"})
     assert gzip.decompress(base64.b64decode(rendered["body"])) == b"x" * 4000
+
+
+def test_surrounding_whitespace_is_not_part_of_a_value(multi: bool) -> None:
+    # Django's WSGI handler writes Set-Cookie values with a leading space.
+    headers = (("Set-Cookie", " a=1; Path=/"), ("X-Padded", "\t v \t"), ("X-Empty", ""))
+    rendered = render(Response(200, headers), multi)
+    assert rendered["multiValueHeaders" if multi else "headers"] == (
+        {"set-cookie": ["a=1; Path=/"], "x-padded": ["v"], "x-empty": [""]}
+        if multi
+        else {"set-cookie": "a=1; Path=/", "x-padded": "v", "x-empty": ""}
+    )
