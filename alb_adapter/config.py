@@ -142,6 +142,8 @@ class Config:
     """Every handler option, validated (see the table in DESIGN §2 and the README).
 
     A wrong type or value raises TypeError/ValueError at once, with the option's name first.
+    ``health_check_path`` is the target group's health-check path as ALB sends it, so it includes
+    any ``base_path`` (``/shop/health`` for an app mounted at ``/shop``).
     """
 
     __slots__ = (

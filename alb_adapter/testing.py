@@ -16,7 +16,8 @@ import uuid
 from collections.abc import Mapping
 from urllib.parse import urlencode
 
-from .alb import build_event, forwarded_headers
+from .alb import build_event, forwarded_headers, parse_response
+from .errors import InvalidResponse
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 
@@ -26,7 +27,15 @@ if TYPE_CHECKING:
     HeaderInput = Mapping[str, str] | Iterable[tuple[str, str]]
     QueryInput = str | Mapping[str, str | Sequence[str]] | Iterable[tuple[str, str]]
 
-__all__ = ["LambdaContext", "make_event", "make_health_check_event", "new_trace_id"]
+    from .http import Response
+
+__all__ = [
+    "LambdaContext",
+    "make_event",
+    "make_health_check_event",
+    "new_trace_id",
+    "read_response",
+]
 
 DEFAULT_CLIENT_IP = "198.51.100.7"  # TEST-NET-2: never a real client
 DEFAULT_HOST = "example.com"
@@ -112,14 +121,32 @@ def make_health_check_event(
 ) -> dict[str, object]:
     """ALB's health check: GET with only ``user-agent: ELB-HealthChecker/2.0`` (no Host, no
     X-Forwarded-*), in the target group's header mode."""
+    raw_path, _, raw_query = path.partition("?")
     return build_event(
         "GET",
-        path,
-        "",
+        raw_path or "/",
+        raw_query,
         [("user-agent", "ELB-HealthChecker/2.0")],
         b"",
         multi_value_headers=multi_value_headers,
     )
+
+
+def read_response(payload: object, *, multi_value_headers: bool = False) -> Response:
+    """Judge a handler's answer as ALB would and read it back as a Response.
+
+    Raises InvalidResponse wherever a real ALB would answer 502. Header names come back lowercase
+    with Set-Cookie case variants merged, and the body as bytes. One check is stricter than ALB:
+    headers in the other mode's field, which ALB drops silently, fail here, because a test should
+    not pass on headers the client would never receive.
+    """
+    ignored = "headers" if multi_value_headers else "multiValueHeaders"
+    if isinstance(payload, dict) and ignored in payload:
+        raise InvalidResponse(
+            f"the response has {ignored}, which ALB ignores when multi-value headers are "
+            f"{'enabled' if multi_value_headers else 'disabled'}"
+        )
+    return parse_response(payload, multi_value_headers=multi_value_headers)
 
 
 def _header_pairs(headers: HeaderInput | None) -> list[tuple[str, str]]:

@@ -115,3 +115,32 @@ def test_lambda_context_counts_down() -> None:
     assert "shop" in repr(context)
     time.sleep(0.25)
     assert context.get_remaining_time_in_millis() == 0
+
+
+def test_health_check_path_with_a_query() -> None:
+    event = make_health_check_event("/health?deep=1", multi_value_headers=True)
+    assert (event["path"], event["multiValueQueryStringParameters"]) == ("/health", {"deep": ["1"]})
+
+
+def test_read_response_reads_both_modes_and_refuses_the_ignored_field() -> None:
+    from alb_adapter import InvalidResponse
+    from alb_adapter.http import Response
+    from alb_adapter.testing import read_response
+
+    single = {"statusCode": 200, "headers": {"set-cookie": "a=1", "Set-cookie": "b=2"}, "body": ""}
+    assert read_response(single) == Response(200, (("set-cookie", "a=1"), ("set-cookie", "b=2")))
+    multi = {
+        "statusCode": 201,
+        "multiValueHeaders": {"X-A": ["1", "2"]},
+        "body": "aGk=",
+        "isBase64Encoded": True,
+    }
+    assert read_response(multi, multi_value_headers=True) == Response(
+        201, (("x-a", "1"), ("x-a", "2")), b"hi"
+    )
+    with pytest.raises(InvalidResponse, match="has multiValueHeaders, which ALB ignores"):
+        read_response(multi)
+    with pytest.raises(InvalidResponse, match="has headers, which ALB ignores"):
+        read_response(single, multi_value_headers=True)
+    with pytest.raises(InvalidResponse, match="statusCode"):
+        read_response({"body": ""})
