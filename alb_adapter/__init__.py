@@ -1,7 +1,8 @@
 """Run WSGI and ASGI applications as AWS Lambda functions behind an Application Load Balancer.
 
-    from alb_adapter import WSGIHandler
-    handler = WSGIHandler(app)          # Lambda handler setting: "module.handler"
+    from alb_adapter import WSGIHandler, ASGIHandler
+    handler = WSGIHandler(flask_app)    # Lambda handler setting: "module.handler"
+    handler = ASGIHandler(fastapi_app)
 
 Importing this package stays cheap (no asyncio, logging, email or frameworks): it is paid in every
 Lambda cold start.
@@ -22,7 +23,13 @@ from .errors import (
 )
 from .wsgi import WSGIHandler
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
+
+if TYPE_CHECKING:
+    from .asgi import ASGIHandler
+
 __all__ = [
+    "ASGIHandler",
     "AdapterError",
     "AppError",
     "Config",
@@ -36,3 +43,12 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    # ASGIHandler needs asyncio, which a WSGI function should not pay for at cold start.
+    if name == "ASGIHandler":
+        from .asgi import ASGIHandler
+
+        return ASGIHandler
+    raise AttributeError(f"module 'alb_adapter' has no attribute {name!r}")

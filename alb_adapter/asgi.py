@@ -1,0 +1,352 @@
+"""ASGI 3 (HTTP): Request -> scope, the buffered HTTP cycle on one persistent loop; ASGIHandler.
+
+ALB cannot stream, so the whole response is collected (a StreamingResponse or server-sent events
+arrive when complete). The loop is created once per handler and reused, so connection pools made
+at startup stay valid; lifespan runs once, at construction (lifespan.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from .errors import AppError
+from .handler import BaseHandler
+from .http import Response, is_valid_status, plain_response, split_base_path
+from .lifespan import Lifespan, shut_down_at_exit
+from .log import logger
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from asgiref.typing import ASGI3Application
+    from typing_extensions import Unpack
+
+    from .config import Config, ConfigOptions
+    from .http import Request
+    from .lifespan import LifespanMode
+
+# The HTTP part of the asgiref "www" spec this cycle satisfies: 2.4 requires send() after the
+# response is complete to raise an OSError subclass (ResponseAlreadySent).
+SPEC_VERSION = "2.4"
+# Cancel the app this long before Lambda's own deadline, leaving time to answer 504 and log.
+DEADLINE_MARGIN_SECONDS = 0.5
+# After cancelling, how long the app may take to unwind before the loop is stopped under it.
+CANCEL_GRACE_SECONDS = 0.2
+
+
+class ResponseAlreadySent(AppError, OSError):
+    """``send()`` after the response was complete: ASGI 2.4 wants an OSError subclass here."""
+
+
+class DeadlineExceeded(AppError, TimeoutError):
+    """The app did not finish before the Lambda deadline (minus a margin)."""
+
+
+class ASGIHandler(BaseHandler):
+    """Lambda handler for an ASGI 3 application: ``handler = ASGIHandler(app)``.
+
+    ``lifespan`` is ``"auto"`` (run it if the app supports it), ``"on"`` (it must succeed) or
+    ``"off"``. Other options are shared with WSGIHandler (see Config).
+    """
+
+    __slots__ = ("_lifespan", "_loop", "app")
+
+    def __init__(
+        self,
+        app: ASGI3Application,
+        *,
+        lifespan: LifespanMode = "auto",
+        **options: Unpack[ConfigOptions],
+    ) -> None:
+        super().__init__(**options)
+        if not callable(app):
+            raise TypeError(f"ASGIHandler needs an ASGI application (a callable), got {app!r}")
+        self.app = app
+        self._loop = asyncio.new_event_loop()
+        # Libraries that look the loop up outside a coroutine (asyncio.get_event_loop()) find ours.
+        asyncio.set_event_loop(self._loop)
+        self._lifespan = Lifespan(app, self._loop, lifespan)
+        try:
+            self._lifespan.startup()
+        except BaseException:
+            self._loop.close()
+            raise
+        if self._lifespan.supported:
+            shut_down_at_exit(self._lifespan)
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop every invocation runs on (the same one, always)."""
+        return self._loop
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """The lifespan state; each request's ``scope["state"]`` is a shallow copy of it."""
+        return self._lifespan.state
+
+    def close(self) -> None:
+        """Run lifespan shutdown now and close the loop (tests; Lambda does this at exit)."""
+        if not self._loop.is_closed():
+            self._lifespan.shutdown()
+            self._loop.close()
+
+    def respond(self, request: Request) -> Response:
+        scope = build_scope(request, self.config, self._lifespan.state)
+        cycle = HTTPCycle(request.body)
+        budget = _time_budget(request.context)
+        loop = self._loop
+        task = loop.create_task(cycle.run(self.app, scope, self.config.raise_app_exceptions))
+        if budget is None:
+            return loop.run_until_complete(task)
+        timed_out: list[bool] = []
+
+        def cancel_app() -> None:
+            timed_out.append(True)
+            task.cancel()
+
+        cancel = loop.call_later(budget, cancel_app)
+        # An app that swallows the cancellation: stop the loop under it, answer anyway.
+        stop = loop.call_later(budget + CANCEL_GRACE_SECONDS, loop.stop)
+        try:
+            return loop.run_until_complete(task)
+        except (asyncio.CancelledError, RuntimeError):
+            if not timed_out:
+                raise  # the app's own error, not our deadline
+            return self._deadline_answer(request, budget, cycle)
+        finally:
+            cancel.cancel()
+            stop.cancel()
+
+    def _deadline_answer(self, request: Request, budget: float, cycle: HTTPCycle) -> Response:
+        message = (
+            f"{request.method} {request.raw_path}: the application did not finish within "
+            f"{budget:.2f} s, before the Lambda deadline; answering 504"
+        )
+        if self.config.raise_app_exceptions:
+            raise DeadlineExceeded(message)
+        logger().error("%s (response %s)", message, cycle.progress())
+        return plain_response(504, "Gateway Timeout: the application took too long.\n")
+
+    def __repr__(self) -> str:
+        return f"ASGIHandler({self.app!r}, lifespan={self._lifespan.mode!r}, {self.config!r})"
+
+
+def _time_budget(context: object) -> float | None:
+    """Seconds the app may run: Lambda's remaining time minus a margin to answer 504 in."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    try:
+        seconds = float(remaining()) / 1000
+    except (TypeError, ValueError):
+        return None
+    if seconds > 2 * DEADLINE_MARGIN_SECONDS:
+        return seconds - DEADLINE_MARGIN_SECONDS
+    return max(seconds / 2, 0.0)
+
+
+def _header_bytes(value: str) -> bytes:
+    """The header's wire bytes: latin-1 where it fits, else UTF-8 (as PEP 3333 does for WSGI)."""
+    if value.isascii():
+        return value.encode("ascii")
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8")
+
+
+def build_scope(request: Request, config: Config, state: Mapping[str, Any]) -> dict[str, Any]:
+    """The HTTP connection scope for ``request``.
+
+    ``path`` is the whole decoded path and ``root_path`` the mount prefix it starts with, as the
+    current ASGI spec and Starlette expect (Starlette strips ``root_path`` from ``path`` itself).
+    Cookie headers split by HTTP/2 clients are merged with ``"; "``: frameworks that join repeated
+    headers with ``","`` (Django) would otherwise read one broken cookie.
+    """
+    path = request.path.decode("utf-8", "surrogateescape")
+    root_path, _ = split_base_path(path, config.base_path)
+    headers: list[tuple[bytes, bytes]] = []
+    cookie_index = -1
+    for name, value in request.headers:
+        if name == "cookie":
+            if cookie_index >= 0:
+                headers[cookie_index] = (
+                    b"cookie",
+                    headers[cookie_index][1] + b"; " + _header_bytes(value),
+                )
+                continue
+            cookie_index = len(headers)
+        headers.append((name.encode("ascii"), _header_bytes(value)))
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": SPEC_VERSION},
+        "http_version": "1.1",
+        "method": request.method,
+        "scheme": request.scheme,
+        "path": path,
+        "raw_path": request.raw_path.encode("ascii"),
+        "query_string": request.query_string.encode("ascii"),
+        "root_path": root_path,
+        "headers": headers,
+        "client": request.client,
+        "server": request.server,
+        "state": dict(state),
+        "extensions": {"http.response.pathsend": {}},
+        "aws.event": request.event,
+        "aws.context": request.context,
+    }
+
+
+_START, _BODY, _DONE = 0, 1, 2
+
+
+class HTTPCycle:
+    """One request/response exchange: the whole body in one ``http.request``, the response
+    collected in order (start, body..., last body), ``http.disconnect`` once it is complete."""
+
+    __slots__ = ("body", "chunks", "completed", "headers", "request_sent", "stage", "status")
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.request_sent = False
+        self.stage = _START
+        self.status = 0
+        self.headers: tuple[tuple[str, str], ...] = ()
+        self.chunks: list[bytes] = []
+        self.completed: asyncio.Future[None] | None = None
+
+    def progress(self) -> str:
+        if self.stage == _START:
+            return "not started"
+        if self.stage == _BODY:
+            return f"started, {sum(map(len, self.chunks))} body bytes so far"
+        return "complete"
+
+    async def receive(self) -> dict[str, Any]:
+        if not self.request_sent:
+            self.request_sent = True
+            return {"type": "http.request", "body": self.body, "more_body": False}
+        # Like a server whose client waits: nothing more until the response is complete.
+        if self.stage != _DONE:
+            if self.completed is None:
+                self.completed = asyncio.get_running_loop().create_future()
+            await self.completed
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: Mapping[str, Any]) -> None:
+        kind = message.get("type") if isinstance(message, dict) else None
+        if self.stage == _START:
+            if kind != "http.response.start":
+                raise AppError(f"expected http.response.start first, got {_describe(message)}")
+            self._start(message)
+        elif self.stage == _BODY:
+            if kind == "http.response.body":
+                body = message.get("body", b"")
+                if type(body) is not bytes:
+                    raise AppError(
+                        f"http.response.body 'body' must be bytes, got {type(body).__name__}"
+                    )
+                if body:
+                    self.chunks.append(body)
+                more = message.get("more_body", False)
+                if not isinstance(more, bool):
+                    raise AppError(f"'more_body' must be a bool, got {more!r}")
+                if not more:
+                    self._complete()
+            elif kind == "http.response.pathsend":
+                self.chunks.append(await _read_file(message.get("path")))
+                self._complete()
+            elif kind == "http.response.start":
+                raise AppError("http.response.start was sent twice")
+            else:
+                raise AppError(f"unexpected message during the response body: {_describe(message)}")
+        else:
+            raise ResponseAlreadySent(f"{_describe(message)} sent after the response was complete")
+
+    def _start(self, message: Mapping[str, Any]) -> None:
+        status = message.get("status")
+        if not is_valid_status(status):
+            raise AppError(
+                f"http.response.start 'status' must be an int from 100 to 599, got {status!r}"
+            )
+        assert isinstance(status, int)
+        if message.get("trailers"):
+            raise AppError("response trailers were requested, but ALB cannot send them")
+        pairs: list[tuple[str, str]] = []
+        try:
+            for name, value in message.get("headers", ()):
+                if type(name) is not bytes or type(value) is not bytes:
+                    raise AppError(
+                        f"response headers must be (bytes, bytes) pairs, got ({name!r}, {value!r})"
+                    )
+                pairs.append((name.decode("latin-1"), _text(value)))
+        except (TypeError, ValueError) as exc:
+            raise AppError(
+                f"response headers must be an iterable of [name, value] pairs: {exc}"
+            ) from None
+        self.status = status
+        self.headers = tuple(pairs)
+        self.stage = _BODY
+
+    def _complete(self) -> None:
+        self.stage = _DONE
+        if self.completed is not None and not self.completed.done():
+            self.completed.set_result(None)
+
+    def response(self) -> Response:
+        chunks = self.chunks
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return Response(self.status, self.headers, body)
+
+    async def run(self, app: ASGI3Application, scope: dict[str, Any], reraise: bool) -> Response:
+        """Run the app to its end (background tasks included: Lambda freezes the process as soon
+        as the handler returns) and return the complete response."""
+        try:
+            await app(scope, self.receive, self.send)  # type: ignore[arg-type]
+        except Exception as exc:
+            if self.stage != _DONE or isinstance(exc, AppError) or reraise:
+                raise
+            # The client has its whole response; a real server would log this and move on.
+            logger().error(
+                "%s %s: the application raised after sending a complete response (often its own "
+                "500 page); that response is sent as it is",
+                scope["method"],
+                scope["raw_path"].decode("ascii"),
+                exc_info=True,
+            )
+        if self.stage != _DONE:
+            if self.stage == _START:
+                raise AppError("the application returned without sending http.response.start")
+            raise AppError("the application returned before the last http.response.body")
+        return self.response()
+
+
+def _text(value: bytes) -> str:
+    """Header bytes as JSON text: UTF-8 when they are UTF-8, else latin-1 (every byte kept)."""
+    if value.isascii():
+        return value.decode("ascii")
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+async def _read_file(path: object) -> bytes:
+    if not isinstance(path, str):
+        raise AppError(f"http.response.pathsend 'path' must be a str, got {path!r}")
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, _read_bytes, path)
+
+
+def _read_bytes(path: str) -> bytes:
+    with open(path, "rb") as file:
+        return file.read()
+
+
+def _describe(message: object) -> str:
+    if isinstance(message, dict) and isinstance(message.get("type"), str):
+        return repr(message["type"])
+    return f"a {type(message).__name__} without a 'type'"

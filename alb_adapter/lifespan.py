@@ -1,0 +1,187 @@
+"""ASGI lifespan, run once per handler: startup while Lambda initialises the function, shutdown when
+the process ends (SIGTERM or interpreter exit), never around an invocation.
+
+Running startup per invocation (as Mangum does) rebuilds connection pools on every request and
+exhausts databases; running it once at construction puts the cost in Lambda's init phase, which
+has more CPU and is billed differently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import signal
+import threading
+import weakref
+
+from .errors import LifespanError
+from .log import logger
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
+
+if TYPE_CHECKING:
+    from collections.abc import MutableMapping
+    from types import FrameType
+    from typing import Any, Literal
+
+    from asgiref.typing import ASGI3Application
+
+    LifespanMode = Literal["auto", "on", "off"]
+
+LIFESPAN_MODES = ("auto", "on", "off")
+SHUTDOWN_TIMEOUT_SECONDS = 5.0
+
+
+class Lifespan:
+    """The lifespan protocol for one app on one event loop.
+
+    ``startup()`` returns once the app has answered (or shown it does not speak lifespan);
+    ``shutdown()`` is idempotent and safe to call from an exit hook.
+    """
+
+    def __init__(self, app: ASGI3Application, loop: asyncio.AbstractEventLoop, mode: LifespanMode):
+        if mode not in LIFESPAN_MODES:
+            raise ValueError(f"lifespan must be one of 'auto', 'on', 'off', got {mode!r}")
+        self.app = app
+        self.loop = loop
+        self.mode = mode
+        self.state: dict[str, Any] = {}
+        self.supported = False
+        self._inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._answer: asyncio.Future[dict[str, Any]] | None = None
+        self._received_startup = False
+        self._task: asyncio.Task[None] | None = None
+        self._shut_down = False
+
+    # ------------------------------------------------------------------ the app's side
+
+    async def _receive(self) -> dict[str, Any]:
+        message = await self._inbox.get()
+        if message["type"] == "lifespan.startup":
+            self._received_startup = True
+        return message
+
+    async def _send(self, message: MutableMapping[str, Any]) -> None:
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind not in (
+            "lifespan.startup.complete",
+            "lifespan.startup.failed",
+            "lifespan.shutdown.complete",
+            "lifespan.shutdown.failed",
+        ):
+            raise LifespanError(f"unexpected lifespan message from the app: {message!r}")
+        if self._answer is not None and not self._answer.done():
+            self._answer.set_result(dict(message))
+
+    async def _main(self) -> None:
+        scope = {
+            "type": "lifespan",
+            "asgi": {"version": "3.0", "spec_version": "2.0"},
+            "state": self.state,
+        }
+        await self.app(scope, self._receive, self._send)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ the server's side
+
+    def startup(self) -> None:
+        """Run the app's startup; raise LifespanError where the mode says it must succeed."""
+        if self.mode == "off":
+            return
+        loop = self.loop
+        self._answer = loop.create_future()
+        self._inbox.put_nowait({"type": "lifespan.startup"})
+        self._task = loop.create_task(self._main())
+        waiters: set[asyncio.Future[Any]] = {self._task, self._answer}
+        loop.run_until_complete(asyncio.wait(waiters, return_when="FIRST_COMPLETED"))
+
+        if self._answer.done():
+            answer = self._answer.result()
+            if answer["type"] == "lifespan.startup.complete":
+                self.supported = True
+                return
+            if answer["type"] == "lifespan.startup.failed":
+                raise LifespanError(
+                    f"lifespan startup failed: {answer.get('message') or 'no message'}"
+                )
+            raise LifespanError(f"the app answered lifespan startup with {answer['type']}")
+
+        # The app returned or raised without answering startup.
+        error = self._task.exception()
+        if not self._received_startup:
+            # It never asked for the startup message: it does not speak lifespan (Django raises
+            # ValueError at once; others just return). Normal in "auto".
+            if self.mode == "on":
+                raise LifespanError(
+                    "lifespan='on' but the app does not support the lifespan protocol"
+                ) from error
+            logger().debug("the app does not support ASGI lifespan (%r); continuing without", error)
+            return
+        if error is not None:
+            raise LifespanError(f"the app raised during lifespan startup: {error!r}") from error
+        raise LifespanError("the app returned during lifespan startup without answering it")
+
+    def shutdown(self) -> None:
+        """Best effort: tell the app to shut down and wait a few seconds for it."""
+        if self._shut_down or not self.supported or self._task is None:
+            return
+        self._shut_down = True
+        loop = self.loop
+        if loop.is_closed() or loop.is_running():
+            return  # interrupted mid-invocation: nothing safe to run
+        self._answer = loop.create_future()
+        self._inbox.put_nowait({"type": "lifespan.shutdown"})
+        waiters: set[asyncio.Future[Any]] = {self._task, self._answer}
+        try:
+            loop.run_until_complete(
+                asyncio.wait(
+                    waiters,
+                    timeout=SHUTDOWN_TIMEOUT_SECONDS,
+                    return_when="FIRST_COMPLETED",
+                )
+            )
+        except Exception:  # noqa: BLE001 (the process is ending; report, never raise)
+            logger().warning("ASGI lifespan shutdown failed", exc_info=True)
+            return
+        if self._answer.done() and self._answer.result()["type"] == "lifespan.shutdown.failed":
+            logger().warning(
+                "ASGI lifespan shutdown failed: %s", self._answer.result().get("message") or ""
+            )
+        elif not self._answer.done():
+            error = self._task.exception() if self._task.done() else None
+            logger().warning("ASGI lifespan shutdown did not complete (%r)", error)
+
+
+# ---------------------------------------------------------------------- process exit
+
+_lifespans: weakref.WeakSet[Lifespan] = weakref.WeakSet()
+_hooks_installed = False
+_previous_sigterm: Any = None
+
+
+def shut_down_at_exit(lifespan: Lifespan) -> None:
+    """Run ``lifespan.shutdown()`` when the process ends: at interpreter exit, and on SIGTERM,
+    which Lambda sends before ending an execution environment that has extensions (without a
+    handler, SIGTERM kills Python before ``atexit`` runs)."""
+    global _hooks_installed, _previous_sigterm  # noqa: PLW0603 (one set of process hooks)
+    _lifespans.add(lifespan)
+    if _hooks_installed:
+        return
+    _hooks_installed = True
+    atexit.register(_shut_down_all)
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.getsignal(signal.SIGTERM)
+        if previous in (signal.SIG_DFL, None):
+            _previous_sigterm = previous
+            signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _shut_down_all() -> None:
+    for lifespan in list(_lifespans):
+        lifespan.shutdown()
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    _shut_down_all()
+    # Then die of SIGTERM as the process would have without us.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.raise_signal(signal.SIGTERM)
