@@ -664,6 +664,8 @@ def forwarded_headers(
             xff.append(value)
         elif lower == "x-amzn-trace-id":
             client_trace = value
+        elif lower == "host":
+            out.append((lower, value.lower()))  # ALB lowercases the host name it forwards
         elif lower not in ("x-forwarded-proto", "x-forwarded-port"):
             out.append((lower, value))
     xff.append(client_ip)

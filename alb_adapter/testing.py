@@ -27,9 +27,11 @@ if TYPE_CHECKING:
     HeaderInput = Mapping[str, str] | Iterable[tuple[str, str]]
     QueryInput = str | Mapping[str, str | Sequence[str]] | Iterable[tuple[str, str]]
 
+    from .emulator.client import ALBClient
     from .http import Response
 
 __all__ = [
+    "ALBClient",
     "LambdaContext",
     "make_event",
     "make_health_check_event",
@@ -203,3 +205,12 @@ class LambdaContext:
             f"aws_request_id={self.aws_request_id!r}, "
             f"remaining_ms={self.get_remaining_time_in_millis()})"
         )
+
+
+def __getattr__(name: str) -> object:
+    # ALBClient is an httpx.Client: only tests that use it need httpx (alb-adapter[local]).
+    if name == "ALBClient":
+        from .emulator.client import ALBClient
+
+        return ALBClient
+    raise AttributeError(f"module 'alb_adapter.testing' has no attribute {name!r}")

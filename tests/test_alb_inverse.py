@@ -110,7 +110,7 @@ def test_query_parameters_stay_raw(
 def test_forwarded_headers_append_to_xff_and_replace_proto_and_port() -> None:
     headers = forwarded_headers(
         [
-            ("Host", "example.com"),
+            ("Host", "Example.COM"),  # ALB lowercases the host name
             ("X-Forwarded-For", "10.0.0.1"),
             ("X-Forwarded-Proto", "gopher"),
             ("X-Forwarded-Port", "1"),
