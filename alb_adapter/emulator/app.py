@@ -1,0 +1,347 @@
+"""The local ALB as an ASGI application (served by uvicorn, which hands over the raw path, the raw
+query bytes and every duplicate header: what an ALB sees and a WSGI server would have merged).
+
+Per request: front-door refusals, listener rules, then the action: a Lambda handler in this process
+(event built and answer judged exactly as ALB does), an HTTP server proxied (the legacy app), a
+redirect or a fixed response. One access-log line per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from .health import HealthChecker
+from .lambda_target import (
+    ALB_SERVER,
+    MAX_REQUEST_BODY_BYTES,
+    Outcome,
+    alb_error,
+    event_or_error,
+    front_door,
+    invoke,
+)
+from .loader import load_target
+from .rules import FixedResponse, Forward, ListenerConfig, Redirect, RuleRequest, Target
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    Scope = dict[str, Any]
+    Receive = Callable[[], Awaitable[dict[str, Any]]]
+    Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+log = logging.getLogger("alb_adapter.emulator")
+access_log = logging.getLogger("alb_adapter.emulator.access")
+
+# Hop-by-hop headers a proxy must not forward (RFC 9110 §7.6.1), in both directions.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+# Headers ALB sets itself on the way to a target (it appends to X-Forwarded-For).
+SET_BY_ALB = frozenset({"x-forwarded-proto", "x-forwarded-port", "content-length"})
+
+
+class LambdaTarget:
+    """One target group with one Lambda function: one execution environment, so one invocation at
+    a time, run in a worker thread, the emulator waiting no longer than the function's timeout."""
+
+    def __init__(self, target: Target, handler: Any) -> None:
+        self.target = target
+        self.handler = handler
+        self.lock = asyncio.Lock()
+
+    async def invoke(self, event: dict[str, object]) -> Outcome:
+        target = self.target
+        async with self.lock:
+            try:
+                return await asyncio.wait_for(
+                    asyncio.to_thread(
+                        invoke,
+                        self.handler,
+                        event,
+                        multi_value_headers=target.multi_value_headers,
+                        timeout=target.timeout,
+                        function_name=target.name,
+                    ),
+                    # A little slack: the thread reports an overrun itself when it can.
+                    timeout=target.timeout + 1.0,
+                )
+            except asyncio.TimeoutError:
+                return alb_error(
+                    502, f"the function did not answer within its {target.timeout:g} s timeout"
+                )
+
+    def close(self) -> None:
+        close = getattr(self.handler, "close", None)
+        if callable(close):
+            close()
+
+
+class ALBEmulator:
+    """The ASGI app that plays ALB for ``config``; targets load during its lifespan startup."""
+
+    def __init__(self, config: ListenerConfig, *, handler_options: dict[str, Any] | None = None):
+        self.config = config
+        self.handler_options = handler_options or {}
+        self.lambdas: dict[str, LambdaTarget] = {}
+        self.http: httpx.AsyncClient | None = None
+        self.health = HealthChecker()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def load(self) -> None:
+        """Import every Lambda target now, so a broken one fails at start, not at first request."""
+        for name, target in self.config.targets.items():
+            if target.handler is not None and name not in self.lambdas:
+                handler = load_target(target.handler, **self.handler_options)
+                self.lambdas[name] = LambdaTarget(target, handler)
+
+    async def startup(self) -> None:
+        # In a worker thread: an ASGIHandler runs its app's lifespan on its own loop, which cannot
+        # run in a thread whose loop (uvicorn's) is already running.
+        await asyncio.to_thread(self.load)
+        # Per-request timeouts come from each target's own setting.
+        self.http = httpx.AsyncClient(follow_redirects=False, timeout=None)  # noqa: S113
+        for name, target in self.config.targets.items():
+            if target.health_check.enabled:
+                self.health.start(target, self._health_probe(name))
+
+    async def shutdown(self) -> None:
+        await self.health.stop()
+        if self.http is not None:
+            await self.http.aclose()
+        for target in self.lambdas.values():
+            target.close()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            await self._http(scope, receive, send)
+        else:  # a WebSocket handshake reaching us (uvicorn's ws enabled): ALB refuses it
+            await send({"type": "websocket.close", "code": 1008})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:  # noqa: BLE001 (uvicorn reports it and exits)
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    # ------------------------------------------------------------------ one request
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        began = time.perf_counter()
+        headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]]
+        body, too_big = await _read_body(receive)
+        method: str = scope["method"]
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        raw_path = raw_path.partition("?")[0] or "/"
+        query = scope["query_string"].decode("latin-1")
+        client = scope.get("client") or ("127.0.0.1", 0)
+        server = scope.get("server") or ("127.0.0.1", 80)
+        request = RuleRequest(
+            method=method,
+            path=raw_path,
+            query=tuple(_pairs(query)),
+            headers=tuple(headers),
+            source_ip=client[0],
+            scheme=scope.get("scheme", "http"),
+            port=server[1] or 80,
+        )
+        outcome = front_door(method, headers, MAX_REQUEST_BODY_BYTES + 1 if too_big else len(body))
+        target_name = "-"
+        if outcome is None:
+            _rule, action = self.config.select(request)
+            if isinstance(action, Forward):
+                target_name = action.choose()
+                outcome = await self._forward(target_name, request, query, body)
+            elif isinstance(action, Redirect):
+                outcome = _redirect(action, request)
+            else:
+                outcome = _fixed(action)
+        await _respond(send, outcome)
+        elapsed = (time.perf_counter() - began) * 1000
+        target_line = f"target={target_name}"
+        reason = f" reason={outcome.reason!r}" if outcome.reason else ""
+        line = f'{client[0]} "{method} {raw_path}{"?" + query if query else ""}" {outcome.status} '
+        access_log.info("%s%d %s %.1fms%s", line, len(outcome.body), target_line, elapsed, reason)
+        if outcome.reason and outcome.status >= 500:
+            log.warning(
+                "%s %s: ALB answered %d: %s", method, raw_path, outcome.status, outcome.reason
+            )
+
+    async def _forward(self, name: str, request: RuleRequest, query: str, body: bytes) -> Outcome:
+        target = self.config.targets[name]
+        if name in self.lambdas:
+            event = event_or_error(
+                request.method,
+                request.path,
+                query,
+                list(request.headers),
+                body,
+                client_ip=request.source_ip,
+                scheme=request.scheme,
+                port=request.port,
+                multi_value_headers=target.multi_value_headers,
+            )
+            if isinstance(event, Outcome):
+                return event
+            return await self.lambdas[name].invoke(event)
+        assert target.url is not None
+        return await self._proxy(target, request, query, body)
+
+    async def _proxy(
+        self, target: Target, request: RuleRequest, query: str, body: bytes
+    ) -> Outcome:
+        """Forward to an HTTP target as ALB does for instance/IP targets: Host kept, X-Forwarded-*
+        added, status, headers (every Set-Cookie) and body passed back untouched."""
+        assert self.http is not None
+        assert target.url is not None
+        base = urlsplit(target.url)
+        prefix = base.path.rstrip("/")
+        url = f"{base.scheme}://{base.netloc}{prefix}{request.path}" + (
+            f"?{query}" if query else ""
+        )
+        headers: list[tuple[str, str]] = []
+        xff = []
+        for name, value in request.headers:
+            if name == "x-forwarded-for":
+                xff.append(value)
+            elif name not in HOP_BY_HOP and name not in SET_BY_ALB:
+                headers.append((name, value))
+        xff.append(request.source_ip)
+        headers += [
+            ("x-forwarded-for", ", ".join(xff)),
+            ("x-forwarded-proto", request.scheme),
+            ("x-forwarded-port", str(request.port)),
+        ]
+        try:
+            response = await self.http.request(
+                request.method,
+                httpx.URL(url),
+                headers=headers,
+                content=body,
+                timeout=target.timeout,
+            )
+        except httpx.TimeoutException:
+            return alb_error(504, f"target {target.name} ({target.url}) did not answer in time")
+        except httpx.HTTPError as exc:
+            return alb_error(502, f"target {target.name} ({target.url}) unreachable: {exc}")
+        pairs = [
+            (k.decode("latin-1").lower(), _text(v))
+            for k, v in response.headers.raw
+            if k.decode("latin-1").lower() not in HOP_BY_HOP | {"content-length"}
+        ]
+        return Outcome(response.status_code, pairs, response.content)
+
+    def _health_probe(self, name: str) -> Callable[[], Awaitable[int]]:
+        async def probe() -> int:
+            target = self.config.targets[name]
+            request = RuleRequest(
+                method="GET",
+                path=target.health_check.path,
+                query=(),
+                headers=(("user-agent", "ELB-HealthChecker/2.0"),),
+                source_ip="127.0.0.1",
+                scheme="http",
+                port=80,
+            )
+            if name in self.lambdas:
+                from ..testing import make_health_check_event
+
+                event = make_health_check_event(
+                    target.health_check.path, multi_value_headers=target.multi_value_headers
+                )
+                outcome = await self.lambdas[name].invoke(event)
+            else:
+                outcome = await self._proxy(target, request, "", b"")
+            return outcome.status
+
+        return probe
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, bool]:
+    """The whole body, stopping (and discarding) beyond ALB's 1 MB limit."""
+    chunks: list[bytes] = []
+    size = 0
+    too_big = False
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_REQUEST_BODY_BYTES:
+            too_big = True
+            chunks = []
+        elif not too_big:
+            chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks), too_big
+
+
+def _text(value: bytes) -> str:
+    """Header bytes as text: UTF-8 when they are (sent back as UTF-8), else latin-1."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+def _pairs(query: str) -> list[tuple[str, str]]:
+    pairs = []
+    for item in query.split("&"):
+        if item:
+            key, _, value = item.partition("=")
+            pairs.append((key, value))
+    return pairs
+
+
+def _redirect(action: Redirect, request: RuleRequest) -> Outcome:
+    location = action.location(request)
+    status = action.status_code
+    outcome = alb_error(status, "")
+    outcome.reason = None
+    outcome.headers.append(("location", location))
+    return outcome
+
+
+def _fixed(action: FixedResponse) -> Outcome:
+    headers = [ALB_SERVER]
+    if action.content_type:
+        headers.append(("content-type", action.content_type))
+    return Outcome(action.status_code, headers, action.message_body.encode("utf-8"))
+
+
+async def _respond(send: Send, outcome: Outcome) -> None:
+    # Header text goes out as UTF-8, as ALB sends the strings of a Lambda's JSON answer.
+    headers = [(k.encode("latin-1"), v.encode("utf-8")) for k, v in outcome.headers]
+    headers.append((b"content-length", str(len(outcome.body)).encode()))
+    with contextlib.suppress(OSError):  # the client went away
+        await send({"type": "http.response.start", "status": outcome.status, "headers": headers})
+        await send({"type": "http.response.body", "body": outcome.body})
