@@ -113,7 +113,9 @@ def as_handler(obj: Any, spec: str = "target", **handler_options: Any) -> Any:
             )
         return obj
     if not callable(obj):
-        raise TargetLoadError(f"{spec} is a {type(obj).__name__}, not a handler or an app")
+        kind = type(obj).__name__
+        article = "an" if kind[:1].lower() in "aeiou" else "a"
+        raise TargetLoadError(f"{spec} is {article} {kind}, not a handler or an app")
     if _is_asgi(obj):
         from ..asgi import ASGIHandler
 

@@ -1,0 +1,161 @@
+"""testing.ALBClient and the ALB behaviour it shares with the emulator (lambda_target)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+
+from alb_adapter import WSGIHandler
+from alb_adapter.emulator.lambda_target import alb_error, front_door, invoke, judge
+from alb_adapter.testing import ALBClient, LambdaContext, make_event
+
+Environ = dict[str, Any]
+
+
+def app(environ: Environ, start_response: Any) -> list[bytes]:
+    """Echoes what it saw, sets two cookies: enough to see the whole ALB round trip."""
+    body = environ["wsgi.input"].read()
+    seen = {
+        "method": environ["REQUEST_METHOD"],
+        "path": environ["PATH_INFO"],
+        "query": environ["QUERY_STRING"],
+        "cookie": environ.get("HTTP_COOKIE"),
+        "host": environ.get("HTTP_HOST"),
+        "remote": environ["REMOTE_ADDR"],
+        "scheme": environ["wsgi.url_scheme"],
+        "body": body.decode("latin-1"),
+    }
+    start_response(
+        "200 OK",
+        [
+            ("Content-Type", "application/json"),
+            ("Set-Cookie", "a=1; Path=/"),
+            ("Set-Cookie", "b=2; Path=/"),
+        ],
+    )
+    return [json.dumps(seen).encode()]
+
+
+HANDLER = WSGIHandler(app)
+
+
+def test_a_request_goes_through_as_alb_sends_it(multi: bool) -> None:
+    with ALBClient(HANDLER, multi_value_headers=multi, client_ip="203.0.113.4") as client:
+        response = client.post(
+            "/caf%C3%A9?q=a+b&r=%2B",
+            content=b"\x00\xff",
+            headers={"Cookie": "x=1", "Host": "Shop.Example.com", "X-Forwarded-For": "6.6.6.6"},
+        )
+    assert response.status_code == 200
+    assert response.json() == {
+        "method": "POST",
+        "path": "/café".encode().decode("latin-1"),
+        "query": "q=a+b&r=%2B",
+        "cookie": "x=1",
+        "host": "shop.example.com",
+        "remote": "203.0.113.4",
+        "scheme": "https",
+        "body": "\x00\xff",
+    }
+    assert response.headers.get_list("set-cookie") == ["a=1; Path=/", "b=2; Path=/"]
+    assert set(response.cookies) == {"a", "b"}
+
+
+def test_cookies_round_trip_through_the_client_jar(multi: bool) -> None:
+    with ALBClient(HANDLER, multi_value_headers=multi) as client:
+        client.get("/")
+        assert client.get("/").json()["cookie"] in ("a=1; b=2", "b=2; a=1")
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ({"statusCode": 200, "headers": None}, "null"),
+        ({"statusCode": 200, "headers": {"content-length": 5}}, "only strings"),
+        ({"headers": {}}, "statusCode"),
+        ({"statusCode": 200, "body": "!!", "isBase64Encoded": True}, "not valid base64"),
+        ({"statusCode": 200, "body": "x" * 1_100_000}, "LambdaResponseTooLarge"),
+        ("not a dict", "must be a JSON object"),
+    ],
+)
+def test_answers_alb_would_reject_are_502(
+    payload: object, reason: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with ALBClient(lambda event, context: payload) as client:
+        response = client.get("/")
+    assert response.status_code == 502
+    assert response.headers["server"] == "awselb/2.0"
+    assert "<h1>502 Bad Gateway</h1>" in response.text
+    assert reason in response.headers["x-alb-emulator-error"]
+
+
+def test_an_exception_in_the_handler_is_502(caplog: pytest.LogCaptureFixture) -> None:
+    def broken(event: object, context: object) -> object:
+        raise RuntimeError("init failed")
+
+    with caplog.at_level(logging.ERROR, logger="alb_adapter.emulator"), ALBClient(broken) as client:
+        response = client.get("/")
+    assert response.status_code == 502
+    assert response.headers["x-alb-emulator-error"] == "LambdaUnhandled: RuntimeError: init failed"
+    assert "the Lambda handler raised" in caplog.text
+
+
+def test_headers_in_the_wrong_field_are_dropped(caplog: pytest.LogCaptureFixture) -> None:
+    payload = {"statusCode": 200, "multiValueHeaders": {"x-lost": ["1"]}, "body": "ok"}
+    with caplog.at_level(logging.WARNING), ALBClient(lambda e, c: payload) as client:
+        response = client.get("/")
+    assert response.status_code == 200
+    assert "x-lost" not in response.headers
+    assert "which ALB ignores" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "size", "status"),
+    [
+        ("TRACE", {}, 0, 405),
+        ("GET", {"Upgrade": "websocket", "Connection": "Upgrade"}, 0, 400),
+        ("POST", {}, 1_000_001, 413),
+        ("POST", {}, 1_000_000, 200),
+    ],
+)
+def test_front_door(method: str, headers: dict[str, str], size: int, status: int) -> None:
+    with ALBClient(HANDLER) as client:
+        response = client.request(method, "/", headers=headers, content=b"x" * size)
+    assert response.status_code == status
+
+
+def test_non_utf8_text_body_is_refused_as_alb_does() -> None:
+    with ALBClient(HANDLER) as client:
+        response = client.post("/", content=b"\xff", headers={"content-type": "text/plain"})
+    assert response.status_code == 502
+    assert "LambdaBadRequest" in response.headers["x-alb-emulator-error"]
+
+
+def test_a_function_past_its_timeout_is_502() -> None:
+    import time
+
+    def slow(event: object, context: LambdaContext) -> object:
+        time.sleep(0.15)
+        return {"statusCode": 200}
+
+    with ALBClient(slow, timeout=0.1) as client:
+        response = client.get("/")
+    assert response.status_code == 502
+    assert "past its 0.1 s timeout" in response.headers["x-alb-emulator-error"]
+
+
+def test_lambda_target_helpers_directly() -> None:
+    assert front_door("GET", [], 10) is None
+    page = alb_error(503, "no targets")
+    assert (page.status, page.reason) == (503, "no targets")
+    assert page.body.startswith(b"<html>")
+    outcome = judge({"statusCode": 204}, multi_value_headers=True)
+    assert (outcome.status, outcome.headers, outcome.body, outcome.reason) == (204, [], b"", None)
+    assert judge({"statusCode": 200, "body": object()}, multi_value_headers=False).status == 502
+    event = make_event("GET", "/", multi_value_headers=True)
+    ok = invoke(HANDLER, event, multi_value_headers=True, timeout=5)
+    assert ok.status == 200
+    assert repr(ok) == "Outcome(200, reason=None)"
