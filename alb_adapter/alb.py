@@ -362,6 +362,8 @@ def render_response(response: Response, request: Request, config: Config) -> dic
     body = response.body
     if type(body) is not bytes:
         body = bytes(body)
+    if request.method == "HEAD":
+        body = b""  # as every HTTP server does; frameworks such as Starlette leave it to them
 
     result = _render(status, reason, grouped, body, request, config)
     if _may_exceed(result, body, config.max_response_bytes):

@@ -18,10 +18,12 @@ from .log import logger
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Awaitable, Callable, Mapping
     from typing import Any
 
-    from asgiref.typing import ASGI3Application
+    # Deliberately loose: asgiref's TypedDict-based ASGI3Application rejects Starlette and FastAPI
+    # apps (their scope is a MutableMapping), and a handler must accept every ASGI 3 app.
+    ASGI3Application = Callable[[Any, Any, Any], Awaitable[None]]
     from typing_extensions import Unpack
 
     from .config import Config, ConfigOptions
@@ -65,9 +67,9 @@ class ASGIHandler(BaseHandler):
         if not callable(app):
             raise TypeError(f"ASGIHandler needs an ASGI application (a callable), got {app!r}")
         self.app = app
+        # Deliberately not made the thread's current loop: all app code runs inside it (where
+        # get_running_loop() finds it), and a global left behind would outlive close().
         self._loop = asyncio.new_event_loop()
-        # Libraries that look the loop up outside a coroutine (asyncio.get_event_loop()) find ours.
-        asyncio.set_event_loop(self._loop)
         self._lifespan = Lifespan(app, self._loop, lifespan)
         try:
             self._lifespan.startup()
@@ -305,7 +307,7 @@ class HTTPCycle:
         """Run the app to its end (background tasks included: Lambda freezes the process as soon
         as the handler returns) and return the complete response."""
         try:
-            await app(scope, self.receive, self.send)  # type: ignore[arg-type]
+            await app(scope, self.receive, self.send)
         except Exception as exc:
             if self.stage != _DONE or isinstance(exc, AppError) or reraise:
                 raise

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from types import FrameType
     from typing import Any, Literal
 
-    from asgiref.typing import ASGI3Application
+    from .asgi import ASGI3Application
 
     LifespanMode = Literal["auto", "on", "off"]
 
@@ -79,7 +79,7 @@ class Lifespan:
             "asgi": {"version": "3.0", "spec_version": "2.0"},
             "state": self.state,
         }
-        await self.app(scope, self._receive, self._send)  # type: ignore[arg-type]
+        await self.app(scope, self._receive, self._send)
 
     # ------------------------------------------------------------------ the server's side
 

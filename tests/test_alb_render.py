@@ -19,8 +19,9 @@ from alb_adapter.testing import make_event
 HTML = ("Content-Type", "text/html; charset=utf-8")
 
 
-def request_for(multi: bool, **kwargs: Any) -> Request:
-    return parse_event(make_event(multi_value_headers=multi, **kwargs), None, Config())
+def request_for(multi: bool, method: str = "GET", **kwargs: Any) -> Request:
+    event = make_event(method, multi_value_headers=multi, **kwargs)
+    return parse_event(event, None, Config())
 
 
 def render(
@@ -392,4 +393,16 @@ def test_surrounding_whitespace_is_not_part_of_a_value(multi: bool) -> None:
         {"set-cookie": ["a=1; Path=/"], "x-padded": ["v"], "x-empty": [""]}
         if multi
         else {"set-cookie": "a=1; Path=/", "x-padded": "v", "x-empty": ""}
+    )
+
+
+def test_a_head_response_has_no_body(multi: bool) -> None:
+    response = Response(200, (("Content-Type", "text/plain"), ("ETag", '"x"')), b"hello")
+    rendered = render(response, multi, method="HEAD")
+    assert (rendered["statusCode"], rendered["body"], rendered["isBase64Encoded"]) == (200, "", False)
+    headers = rendered["multiValueHeaders" if multi else "headers"]
+    assert headers == (
+        {"content-type": ["text/plain"], "etag": ['"x"']}
+        if multi
+        else {"content-type": "text/plain", "etag": '"x"'}
     )

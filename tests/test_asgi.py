@@ -238,6 +238,7 @@ REQUESTS: list[tuple[str, str, dict[str, str], bytes]] = [
     ("GET", "/moved", {}, b""),
     ("GET", "/missing", {}, b""),
     ("PUT", "/echo/a", {}, b""),
+    ("HEAD", "/image.png", {}, b""),  # the body is dropped, as by any HTTP server
 ]
 
 
@@ -590,3 +591,19 @@ def test_the_apps_own_runtime_error_is_not_taken_for_the_deadline(
 
     answer = call(build(app), multi, "GET", "/", context=LambdaContext(timeout=5))
     assert (answer.status, answer.body) == (500, b"Internal Server Error\n")
+
+
+def test_the_handler_leaves_no_global_event_loop_behind(build: Callable[..., ASGIHandler]) -> None:
+    import warnings
+
+    handler = build(Recorder())
+    policy = asyncio.get_event_loop_policy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            current = policy.get_event_loop()  # makes one if none is set: never the handler's
+            assert current is not handler.loop
+        finally:
+            policy.set_event_loop(None)
+            if current is not handler.loop:
+                current.close()
