@@ -1,5 +1,5 @@
-"""ASGI entry point for an ASGI server (uvicorn, daphne). The Lambda entry point is WSGI
-(``lambda_handler.handler``): these views are synchronous, so WSGI has less overhead."""
+"""ASGI entry point for an ASGI server (uvicorn, daphne). On Lambda, ``lambda_handler`` (WSGI)
+is the better fit for these synchronous views; ``lambda_handler_asgi`` serves them over ASGI."""
 
 from __future__ import annotations
 

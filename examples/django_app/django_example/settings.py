@@ -51,8 +51,8 @@ ALLOWED_HOSTS = env_list(
 # that rewrites Host). Behind ALB alone the Host is kept and the CSRF origin check passes as is.
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
-# No SECURE_PROXY_SSL_HEADER: the adapter already sets wsgi.url_scheme from ALB's
-# X-Forwarded-Proto, so request.is_secure() is right without it.
+# No SECURE_PROXY_SSL_HEADER: the adapter already sets wsgi.url_scheme (or the ASGI scope's
+# scheme) from ALB's X-Forwarded-Proto, so request.is_secure() is right without it.
 # Cookies go out over HTTPS only, except when developing over plain http with DEBUG on.
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

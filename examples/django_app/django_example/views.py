@@ -68,7 +68,8 @@ def api_request(request: HttpRequest) -> JsonResponse:
 
     ``remote_addr`` is the address ALB saw (the rightmost X-Forwarded-For entry), not what a
     client wrote into the header; ``is_secure`` and ``absolute_uri`` follow X-Forwarded-Proto
-    without SECURE_PROXY_SSL_HEADER, because the adapter sets ``wsgi.url_scheme`` from it.
+    without SECURE_PROXY_SSL_HEADER, because the adapter sets ``wsgi.url_scheme`` (or the ASGI
+    scope's ``scheme``) from it. Under ASGI, Django takes ``SCRIPT_NAME`` from ``root_path``.
     """
     meta = request.META
     return JsonResponse(
