@@ -163,11 +163,11 @@ class ALBEmulator:
         query = scope["query_string"].decode("latin-1")
         client = scope.get("client") or ("127.0.0.1", 0)
         server = scope.get("server") or ("127.0.0.1", 80)
-        request = RuleRequest(
-            method=method,
-            path=raw_path,
-            query=tuple(_pairs(query)),
-            headers=tuple(headers),
+        request = RuleRequest.from_http(
+            method,
+            raw_path,
+            query,
+            headers,
             source_ip=client[0],
             scheme=scope.get("scheme", "http"),
             port=server[1] or 80,
@@ -311,15 +311,6 @@ def _text(value: bytes) -> str:
         return value.decode("utf-8")
     except UnicodeDecodeError:
         return value.decode("latin-1")
-
-
-def _pairs(query: str) -> list[tuple[str, str]]:
-    pairs = []
-    for item in query.split("&"):
-        if item:
-            key, _, value = item.partition("=")
-            pairs.append((key, value))
-    return pairs
 
 
 def _redirect(action: Redirect, request: RuleRequest) -> Outcome:

@@ -1,0 +1,1070 @@
+"""Listener configuration for the local ALB: targets, rules (conditions + actions), default action.
+
+The file format and the semantics are those of ``docs/emulator.md``; the AWS behaviour behind them,
+with sources, is in ``reference/alb-spec.md`` §8. Everything is validated when the file is read, as
+AWS validates ``create-rule``: an invalid file raises one ``ConfigError`` naming the file, the rule
+and the field. Glob patterns are compiled once, at parse time, by a small matcher of our own
+(``fnmatch`` would also accept ``[...]`` classes, which are not ALB syntax, and a regular
+expression with several ``.*`` can backtrack for a very long time on a long path).
+
+Decisions on points the AWS documentation leaves open (UNCONFIRMED there):
+
+- ``path-pattern`` is anchored (the whole path must match) and compared with the raw path, as
+  received, percent-encoding kept.
+- ``host-header`` is compared with the Host header without its ``:port``.
+- ``query-string`` keys and values are compared after percent-decoding with
+  ``urllib.parse.unquote``, not ``unquote_plus``: AWS says the comparison is made on decoded
+  values but never that ``+`` means a space, and ALB itself forwards ``+`` untouched. In a
+  query-string pattern only ``\\*`` and ``\\?`` are escapes; any other backslash is literal.
+- A redirect to the literal protocol ``HTTP`` is refused (HTTPS → HTTP) only when the listener
+  protocol is known: pass ``listener_protocol="HTTPS"`` to ``parse_config``/``load_config``.
+  ``#{protocol}`` never changes the protocol, and ``HTTP`` on an HTTP listener is allowed, as on
+  AWS, where a rule always belongs to a listener of known protocol.
+- A rule needs at least one condition (only the default action has none).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import random
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+from urllib.parse import unquote, urlsplit
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+ConditionField = Literal[
+    "path-pattern",
+    "host-header",
+    "http-header",
+    "http-request-method",
+    "query-string",
+    "source-ip",
+]
+
+CONDITION_FIELDS: tuple[ConditionField, ...] = (
+    "path-pattern",
+    "host-header",
+    "http-header",
+    "http-request-method",
+    "query-string",
+    "source-ip",
+)
+#: Condition fields a rule may hold at most once (any number of http-header and query-string).
+SINGLE_CONDITION_FIELDS = frozenset(
+    {"path-pattern", "host-header", "http-request-method", "source-ip"}
+)
+FIXED_RESPONSE_CONTENT_TYPES = (
+    "text/plain",
+    "text/css",
+    "text/html",
+    "application/javascript",
+    "application/json",
+)
+MIN_PRIORITY, MAX_PRIORITY = 1, 50000
+MAX_CONDITION_VALUES = 5  # per rule, all conditions together
+MAX_PATTERN_LENGTH = 128
+MAX_HEADER_NAME_LENGTH = 40
+MAX_METHOD_LENGTH = 40
+MAX_MESSAGE_BODY = 1024
+MAX_TARGET_GROUPS = 5
+MAX_WEIGHT = 999
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class ConfigError(ValueError):
+    """An invalid listener configuration. The message names the file, the rule and the field:
+    ``rules.toml: rules[1] (priority 20): conditions[0].values[0]: ...``."""
+
+
+# --------------------------------------------------------------------------------------------
+# Glob patterns: `*` is 0 or more characters (`/` included), `?` exactly one; whole string.
+
+
+@dataclass(frozen=True)
+class _Glob:
+    """One compiled pattern. It is cut at each ``*`` into fixed-length segments (``?`` is one
+    character); the first must match at the start, the last at the end, and the middle ones are
+    found leftmost-first in between, which is exact for globs and never backtracks."""
+
+    pattern: str
+    head: re.Pattern[str]
+    head_len: int
+    middle: tuple[re.Pattern[str], ...]
+    tail: re.Pattern[str] | None  # None: there is no `*`, `head` is the whole pattern
+    tail_len: int
+
+    @classmethod
+    def compile(cls, pattern: str, *, ignore_case: bool, escapes: bool = False) -> _Glob:
+        flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
+        segments: list[tuple[str, int]] = []
+        regex: list[str] = []
+        length = 0
+        i = 0
+        while i < len(pattern):
+            char = pattern[i]
+            if escapes and char == "\\" and i + 1 < len(pattern) and pattern[i + 1] in "*?":
+                regex.append(re.escape(pattern[i + 1]))
+                length += 1
+                i += 2
+                continue
+            if char == "*":
+                segments.append(("".join(regex), length))
+                regex, length = [], 0
+            elif char == "?":
+                regex.append(".")
+                length += 1
+            else:
+                regex.append(re.escape(char))
+                length += 1
+            i += 1
+        segments.append(("".join(regex), length))
+        compiled = [(re.compile(text, flags), size) for text, size in segments]
+        head, head_len = compiled[0]
+        if len(compiled) == 1:
+            return cls(pattern, head, head_len, (), None, 0)
+        tail, tail_len = compiled[-1]
+        middle = tuple(segment for segment, _ in compiled[1:-1])
+        return cls(pattern, head, head_len, middle, tail, tail_len)
+
+    def matches(self, text: str) -> bool:
+        if self.tail is None:
+            return self.head.fullmatch(text) is not None
+        end = len(text) - self.tail_len
+        if end < self.head_len:
+            return False
+        if self.head.match(text) is None or self.tail.fullmatch(text, end) is None:
+            return False
+        position = self.head_len
+        for segment in self.middle:
+            found = segment.search(text, position, end)
+            if found is None:
+                return False
+            position = found.end()
+        return True
+
+
+# --------------------------------------------------------------------------------------------
+# The request as rules see it.
+
+
+@dataclass(frozen=True)
+class RuleRequest:
+    """What listener rules look at, taken from the HTTP request as ALB received it."""
+
+    method: str
+    path: str  # raw path as received, percent-encoding kept, no query
+    query: tuple[tuple[str, str], ...]  # raw (still percent-encoded) key/value pairs, in order
+    headers: tuple[tuple[str, str], ...]  # (lowercase name, value), duplicates kept
+    source_ip: str  # the TCP peer (never X-Forwarded-For)
+    scheme: str  # "http" / "https" (the listener's protocol)
+    port: int  # the listener port
+    # The query string exactly as received, for a redirect's #{query}; when None, it is rebuilt
+    # from `query` as `k=v&k=v` (a bare `k` then comes back as `k=`).
+    raw_query: str | None = None
+
+    @classmethod
+    def from_http(
+        cls,
+        method: str,
+        raw_path: str,
+        query_string: str,
+        headers: Iterable[tuple[str, str]],
+        source_ip: str,
+        scheme: str,
+        port: int,
+    ) -> RuleRequest:
+        """Build from what the HTTP server handed over: header names are lowercased, the query is
+        split on ``&`` (empty items dropped) and ``=`` (a bare ``k`` gives ``("k", "")``), as the
+        event builder splits it."""
+        query = tuple(
+            (key, value)
+            for key, _, value in (item.partition("=") for item in query_string.split("&") if item)
+        )
+        return cls(
+            method=method,
+            path=raw_path,
+            query=query,
+            headers=tuple((name.lower(), value) for name, value in headers),
+            source_ip=source_ip,
+            scheme=scheme.lower(),
+            port=port,
+            raw_query=query_string,
+        )
+
+    @property
+    def host(self) -> str:
+        """The Host header without its port, lowercased ('' when absent)."""
+        for name, value in self.headers:
+            if name == "host":
+                return _strip_port(value.strip()).lower()
+        return ""
+
+    @property
+    def query_string(self) -> str:
+        """The raw query string (without ``?``)."""
+        if self.raw_query is not None:
+            return self.raw_query
+        return "&".join(f"{key}={value}" for key, value in self.query)
+
+
+def _strip_port(host: str) -> str:
+    if host.startswith("["):  # [IPv6]:port
+        end = host.find("]")
+        return host[: end + 1] if end != -1 else host
+    name, colon, port = host.rpartition(":")
+    return name if colon and port.isdigit() else host
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# Conditions.
+
+
+@dataclass(frozen=True)
+class QueryPair:
+    key: str | None
+    value: str
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One condition: the request matches when any of its values does.
+
+    ``values`` holds the patterns (``path-pattern``, ``host-header``, ``http-header``), the
+    methods (``http-request-method``) or the CIDR blocks (``source-ip``); ``query-string`` uses
+    ``query_pairs`` instead. Patterns are compiled when the condition is made.
+    """
+
+    field: ConditionField
+    values: tuple[str, ...] = ()
+    http_header_name: str | None = None  # http-header only
+    query_pairs: tuple[QueryPair, ...] = ()  # query-string only
+    _globs: tuple[_Glob, ...] = dataclasses.field(init=False, repr=False, compare=False)
+    _pair_globs: tuple[tuple[_Glob | None, _Glob], ...] = dataclasses.field(
+        init=False, repr=False, compare=False
+    )
+    _networks: tuple[Network, ...] = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        globs: tuple[_Glob, ...] = ()
+        pair_globs: tuple[tuple[_Glob | None, _Glob], ...] = ()
+        networks: tuple[Network, ...] = ()
+        if self.field == "path-pattern":
+            globs = tuple(_Glob.compile(value, ignore_case=False) for value in self.values)
+        elif self.field in ("host-header", "http-header"):
+            if self.field == "http-header" and not self.http_header_name:
+                raise ValueError("an http-header condition needs http_header_name")
+            globs = tuple(_Glob.compile(value, ignore_case=True) for value in self.values)
+        elif self.field == "query-string":
+            pair_globs = tuple(
+                (
+                    None
+                    if pair.key is None
+                    else _Glob.compile(pair.key, ignore_case=True, escapes=True),
+                    _Glob.compile(pair.value, ignore_case=True, escapes=True),
+                )
+                for pair in self.query_pairs
+            )
+        elif self.field == "source-ip":
+            networks = tuple(ipaddress.ip_network(value) for value in self.values)
+        object.__setattr__(self, "_globs", globs)
+        object.__setattr__(self, "_pair_globs", pair_globs)
+        object.__setattr__(self, "_networks", networks)
+
+    def matches(self, request: RuleRequest) -> bool:
+        if self.field == "path-pattern":
+            return any(glob.matches(request.path) for glob in self._globs)
+        if self.field == "host-header":
+            host = request.host
+            return any(glob.matches(host) for glob in self._globs)
+        if self.field == "http-header":
+            name = (self.http_header_name or "").lower()
+            found = [value for key, value in request.headers if key == name]
+            return any(glob.matches(value) for value in found for glob in self._globs)
+        if self.field == "http-request-method":
+            return request.method in self.values
+        if self.field == "query-string":
+            decoded = [(unquote(key), unquote(value)) for key, value in request.query]
+            return any(
+                (key_glob is None or key_glob.matches(key)) and value_glob.matches(value)
+                for key_glob, value_glob in self._pair_globs
+                for key, value in decoded
+            )
+        # source-ip
+        address = _ip(request.source_ip)
+        if address is None:
+            return False
+        candidates: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [address]
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            candidates.append(address.ipv4_mapped)  # a dual-stack socket's view of an IPv4 peer
+        return any(ip in network for ip in candidates for network in self._networks)
+
+
+# --------------------------------------------------------------------------------------------
+# Targets.
+
+
+_MATCHER = re.compile(r"\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*")
+
+
+def _matcher_ranges(matcher: str) -> tuple[tuple[int, int], ...]:
+    """``"200"``, ``"200,202"``, ``"200-299"`` (or a list of codes and ranges) → ranges.
+    Raises ValueError with a message fit for a ConfigError."""
+    if not _MATCHER.fullmatch(matcher):
+        raise ValueError(
+            f'{matcher!r} is not a status code, a list ("200,202") or a range ("200-299")'
+        )
+    ranges: list[tuple[int, int]] = []
+    for item in matcher.split(","):
+        low, _, high = item.partition("-")
+        first, last = int(low), int(high or low)
+        if not 200 <= first <= last <= 499:
+            raise ValueError(f"{item!r}: codes must be from 200 to 499, the range in order")
+        ranges.append((first, last))
+    return tuple(ranges)
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    enabled: bool = False
+    path: str = "/"
+    interval: float = 35.0
+    timeout: float = 30.0
+    healthy_threshold: int = 5
+    unhealthy_threshold: int = 2
+    matcher: str = "200"  # "200", "200,202", "200-299"
+    _ranges: tuple[tuple[int, int], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_ranges", _matcher_ranges(self.matcher))
+
+    def accepts(self, status: int) -> bool:
+        """Whether a health-check answer with this status counts as healthy."""
+        return any(low <= status <= high for low, high in self._ranges)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A target group: a Lambda handler in this process, or an HTTP server (a legacy app)."""
+
+    name: str
+    handler: str | None = None  # "module:attr" or Lambda's "file.function"
+    url: str | None = None  # "http://127.0.0.1:9000"
+    multi_value_headers: bool = False
+    timeout: float = 30.0
+    health_check: HealthCheck = field(default_factory=HealthCheck)
+
+
+# --------------------------------------------------------------------------------------------
+# Actions.
+
+
+@dataclass(frozen=True)
+class Forward:
+    target_groups: tuple[tuple[str, int], ...]  # (target name, weight)
+
+    def choose(self, rng: random.Random | None = None) -> str:
+        """The target for one request: the only one, or one drawn in proportion to the weights."""
+        if len(self.target_groups) == 1:
+            return self.target_groups[0][0]
+        names = [name for name, _ in self.target_groups]
+        weights = [weight for _, weight in self.target_groups]
+        return (rng or random).choices(names, weights)[0]
+
+
+_PLACEHOLDER = re.compile(r"#\{([^}]*)\}")
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """A redirect. Each part keeps its placeholders until ``location`` fills them in.
+
+    Percent-encoding is kept as received: ``#{path}`` and ``#{query}`` are the raw path and query
+    string; literal text is inserted as written (AWS: these parts are "not percent-encoded").
+    """
+
+    status_code: int  # 301 or 302
+    protocol: str = "#{protocol}"
+    host: str = "#{host}"
+    port: str = "#{port}"
+    path: str = "/#{path}"
+    query: str = "#{query}"
+
+    def location(self, request: RuleRequest) -> str:
+        """The ``Location`` URL: ``protocol://host[:port]/path[?query]``, the port left out when it
+        is the protocol's default, the ``?`` left out when the query is empty."""
+        scheme = request.scheme.lower()
+        values = {
+            "protocol": scheme,
+            "host": request.host,
+            "port": str(request.port),
+            "path": request.path.removeprefix("/"),
+            "query": request.query_string,
+        }
+
+        def fill(template: str) -> str:
+            return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+
+        protocol = fill(self.protocol).lower()
+        port = fill(self.port)
+        authority = fill(self.host)
+        if port != str(DEFAULT_PORTS.get(protocol)):
+            authority = f"{authority}:{port}"
+        query = fill(self.query)
+        return f"{protocol}://{authority}{fill(self.path)}" + (f"?{query}" if query else "")
+
+
+@dataclass(frozen=True)
+class FixedResponse:
+    status_code: int
+    content_type: str | None = None
+    message_body: str = ""
+
+
+Action = Forward | Redirect | FixedResponse
+
+
+# --------------------------------------------------------------------------------------------
+# Rules and the listener.
+
+
+@dataclass(frozen=True)
+class Rule:
+    priority: int
+    conditions: tuple[Condition, ...]
+    action: Action
+
+    def matches(self, request: RuleRequest) -> bool:
+        """All conditions match (each one when any of its values does)."""
+        return all(condition.matches(request) for condition in self.conditions)
+
+
+@dataclass(frozen=True)
+class ListenerConfig:
+    targets: dict[str, Target]
+    rules: tuple[Rule, ...]  # sorted by priority
+    default_action: Action
+    source: str = "<config>"
+
+    def __post_init__(self) -> None:
+        ordered = tuple(sorted(self.rules, key=lambda rule: rule.priority))
+        if ordered != self.rules:
+            object.__setattr__(self, "rules", ordered)
+
+    def select(self, request: RuleRequest) -> tuple[Rule | None, Action]:
+        """The first matching rule (by priority) and its action, else (None, default_action)."""
+        for rule in self.rules:
+            if rule.matches(request):
+                return rule, rule.action
+        return None, self.default_action
+
+    @classmethod
+    def single_target(
+        cls, handler: str, *, multi_value_headers: bool = False, timeout: float = 30.0
+    ) -> ListenerConfig:
+        """What ``alb-adapter serve TARGET`` uses: one Lambda target as the default action."""
+        target = Target(
+            "lambda", handler=handler, multi_value_headers=multi_value_headers, timeout=timeout
+        )
+        return cls(
+            targets={"lambda": target},
+            rules=(),
+            default_action=Forward((("lambda", 1),)),
+            source=handler,
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Reading and validating.
+
+
+def load_config(path: str | Path, *, listener_protocol: str | None = None) -> ListenerConfig:
+    """Read and validate a TOML listener configuration.
+
+    ``listener_protocol`` ("HTTP" or "HTTPS"), when given, lets redirects be checked against it
+    (HTTPS → HTTP is refused).
+    """
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
+    source = str(path)
+    try:
+        text = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: no such file") from None
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(text.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: invalid TOML: {exc}") from None
+    return parse_config(data, source=source, listener_protocol=listener_protocol)
+
+
+def parse_config(
+    data: Mapping[str, object], source: str = "<config>", *, listener_protocol: str | None = None
+) -> ListenerConfig:
+    """Validate an already-parsed configuration (what load_config does after reading TOML)."""
+    if listener_protocol is not None and listener_protocol.upper() not in ("HTTP", "HTTPS"):
+        raise ValueError(f"listener_protocol must be 'HTTP' or 'HTTPS', not {listener_protocol!r}")
+    parser = _Parser(source, None if listener_protocol is None else listener_protocol.upper())
+    return parser.config(data)
+
+
+_TOML_TYPES = {
+    bool: "a boolean",
+    int: "an integer",
+    float: "a float",
+    str: "a string",
+    list: "an array",
+    dict: "a table",
+}
+
+
+def _kind(value: object) -> str:
+    for kind, name in _TOML_TYPES.items():
+        if type(value) is kind:
+            return name
+    return type(value).__name__
+
+
+_PATH_PATTERN_CHARS = re.compile(r"[A-Za-z0-9_\-.$/~\"'@:+&*?]*")
+_HOST_PATTERN_CHARS = re.compile(r"[A-Za-z0-9\-.*?]*")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_METHOD = re.compile(r"[A-Z_\-]+")
+_REDIRECT_HOST_CHARS = re.compile(r"[A-Za-z0-9_\-.]*")
+_URL_UNSAFE = re.compile(r"[\s?#]")
+_STATUS = re.compile(r"[245]\d\d")
+# Where each placeholder may appear (alb-spec §8, API_RedirectActionConfig).
+_PLACEHOLDERS_ALLOWED = {  # placeholder -> the parts it may appear in
+    "protocol": ("protocol", "query"),
+    "host": ("host", "path", "query"),
+    "port": ("port", "path", "query"),
+    "path": ("path", "query"),
+    "query": ("query",),
+}
+_REDIRECT_DEFAULTS = {
+    "protocol": "#{protocol}",
+    "host": "#{host}",
+    "port": "#{port}",
+    "path": "/#{path}",
+    "query": "#{query}",
+}
+
+
+class _Parser:
+    """Walks the parsed TOML; ``where`` is the prefix of every error (file, rule)."""
+
+    def __init__(self, source: str, listener_protocol: str | None) -> None:
+        self.source = source
+        self.listener_protocol = listener_protocol
+        self.where = source
+        self.targets: dict[str, Target] = {}
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def fail(self, path: str, message: str) -> ConfigError:
+        return ConfigError(
+            f"{self.where}: {path}: {message}" if path else f"{self.where}: {message}"
+        )
+
+    def table(
+        self,
+        value: object,
+        path: str,
+        *,
+        allowed: Sequence[str],
+        required: Sequence[str] = (),
+    ) -> dict[str, object]:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"must be a table, not {_kind(value)}")
+        for key in value:
+            if key not in allowed:
+                raise self.fail(
+                    path, f"unknown key {key!r} (allowed: {', '.join(sorted(allowed))})"
+                )
+        for key in required:
+            if key not in value:
+                raise self.fail(path, f"{key!r} is required")
+        return {str(key): item for key, item in value.items()}
+
+    def string(self, value: object, path: str, *, max_length: int | None = None) -> str:
+        if not isinstance(value, str):
+            raise self.fail(path, f"must be a string, not {_kind(value)}")
+        if max_length is not None and len(value) > max_length:
+            raise self.fail(path, f"longer than {max_length} characters")
+        return value
+
+    def array(self, value: object, path: str) -> list[object]:
+        if not isinstance(value, list):
+            raise self.fail(path, f"must be an array, not {_kind(value)}")
+        return value
+
+    def integer(self, value: object, path: str, low: int, high: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(path, f"must be an integer, not {_kind(value)}")
+        if not low <= value <= high:
+            raise self.fail(path, f"must be from {low} to {high}, not {value}")
+        return value
+
+    def number(self, value: object, path: str, low: float, high: float) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(path, f"must be a number of seconds, not {_kind(value)}")
+        if not low <= value <= high:
+            raise self.fail(path, f"must be from {low:g} to {high:g} seconds, not {value:g}")
+        return float(value)
+
+    def boolean(self, value: object, path: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(path, f"must be true or false, not {_kind(value)}")
+        return value
+
+    # -- the file --------------------------------------------------------------------------
+
+    def config(self, data: Mapping[str, object]) -> ListenerConfig:
+        top = self.table(dict(data), "", allowed=("targets", "rules", "default_action"))
+        targets = top.get("targets", {})
+        if not isinstance(targets, dict):
+            raise self.fail("targets", f"must be a table, not {_kind(targets)}")
+        for name, value in targets.items():
+            self.targets[name] = self.target(name, value)
+        rules: list[Rule] = []
+        seen: dict[int, int] = {}
+        for index, value in enumerate(self.array(top.get("rules", []), "rules")):
+            rules.append(self.rule(index, value, seen))
+            self.where = self.source
+        if "default_action" not in top:
+            raise self.fail("", "'default_action' is required")
+        default_action = self.action(top["default_action"], "default_action")
+        rules.sort(key=lambda rule: rule.priority)
+        return ListenerConfig(dict(self.targets), tuple(rules), default_action, self.source)
+
+    # -- targets ---------------------------------------------------------------------------
+
+    def target(self, name: str, value: object) -> Target:
+        path = f"targets.{name}"
+        spec = self.table(
+            value,
+            path,
+            allowed=("handler", "url", "multi_value_headers", "timeout", "health_check"),
+        )
+        if ("handler" in spec) == ("url" in spec):
+            raise self.fail(path, "exactly one of 'handler' or 'url' is required")
+        handler = url = None
+        if "handler" in spec:
+            handler = self.string(spec["handler"], f"{path}.handler")
+            if not handler or handler != handler.strip():
+                raise self.fail(
+                    f"{path}.handler",
+                    "must be 'module:attr', 'path/to/file.py:attr' or 'file.function'",
+                )
+        else:
+            url = self.url(spec["url"], f"{path}.url")
+            if "multi_value_headers" in spec:
+                raise self.fail(
+                    f"{path}.multi_value_headers", "applies to Lambda targets ('handler') only"
+                )
+        multi = self.boolean(spec.get("multi_value_headers", False), f"{path}.multi_value_headers")
+        timeout = self.number(spec.get("timeout", 30), f"{path}.timeout", 1, 900)
+        health = self.health_check(spec.get("health_check", {}), f"{path}.health_check")
+        return Target(name, handler, url, multi, timeout, health)
+
+    def url(self, value: object, path: str) -> str:
+        url = self.string(value, path)
+        problem = None
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError when out of range
+        except ValueError as exc:
+            problem = str(exc)
+        else:
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                problem = "must be http(s)://host[:port][/prefix]"
+            elif parts.query or parts.fragment or "?" in url or "#" in url:
+                problem = "must not have a query or a fragment"
+            elif parts.username is not None or parts.password is not None:
+                problem = "must not carry a user name or password"
+            elif any(char.isspace() for char in url):
+                problem = "must not contain white space"
+        if problem:
+            raise self.fail(path, f"{url!r}: {problem}")
+        return url
+
+    def health_check(self, value: object, path: str) -> HealthCheck:
+        spec = self.table(
+            value,
+            path,
+            allowed=(
+                "enabled",
+                "path",
+                "interval",
+                "timeout",
+                "healthy_threshold",
+                "unhealthy_threshold",
+                "matcher",
+            ),
+        )
+        default = HealthCheck()
+        enabled = self.boolean(spec.get("enabled", default.enabled), f"{path}.enabled")
+        check_path = self.string(spec.get("path", default.path), f"{path}.path", max_length=1024)
+        if not check_path.startswith("/"):
+            raise self.fail(f"{path}.path", "must start with '/'")
+        interval = self.number(spec.get("interval", default.interval), f"{path}.interval", 5, 300)
+        timeout = self.number(spec.get("timeout", default.timeout), f"{path}.timeout", 2, 120)
+        if timeout >= interval:
+            raise self.fail(
+                f"{path}.timeout", f"must be less than the interval ({interval:g} seconds)"
+            )
+        healthy = self.integer(
+            spec.get("healthy_threshold", default.healthy_threshold),
+            f"{path}.healthy_threshold",
+            2,
+            10,
+        )
+        unhealthy = self.integer(
+            spec.get("unhealthy_threshold", default.unhealthy_threshold),
+            f"{path}.unhealthy_threshold",
+            2,
+            10,
+        )
+        matcher = self.string(spec.get("matcher", default.matcher), f"{path}.matcher")
+        try:
+            _matcher_ranges(matcher)
+        except ValueError as exc:
+            raise self.fail(f"{path}.matcher", str(exc)) from None
+        return HealthCheck(enabled, check_path, interval, timeout, healthy, unhealthy, matcher)
+
+    # -- rules -----------------------------------------------------------------------------
+
+    def rule(self, index: int, value: object, seen: dict[int, int]) -> Rule:
+        self.where = f"{self.source}: rules[{index}]"
+        if not isinstance(value, dict):
+            raise self.fail("", f"must be a table, not {_kind(value)}")
+        if "priority" not in value:
+            raise self.fail("", "'priority' is required")
+        priority = self.integer(value["priority"], "priority", MIN_PRIORITY, MAX_PRIORITY)
+        self.where = f"{self.source}: rules[{index}] (priority {priority})"
+        spec = self.table(value, "", allowed=("priority", "conditions", "actions"))
+        if priority in seen:
+            raise self.fail("priority", f"{priority} is already used by rules[{seen[priority]}]")
+        seen[priority] = index
+        for key in ("conditions", "actions"):
+            if key not in spec:
+                raise self.fail("", f"{key!r} is required")
+        raw_conditions = self.array(spec["conditions"], "conditions")
+        if not raw_conditions:
+            raise self.fail(
+                "conditions", "a rule needs at least one condition (use default_action otherwise)"
+            )
+        conditions: list[Condition] = []
+        first_of: dict[str, int] = {}
+        for position, item in enumerate(raw_conditions):
+            condition = self.condition(item, f"conditions[{position}]")
+            if condition.field in SINGLE_CONDITION_FIELDS:
+                if condition.field in first_of:
+                    raise self.fail(
+                        f"conditions[{position}]",
+                        f"only one {condition.field!r} condition per rule "
+                        f"(conditions[{first_of[condition.field]}] is one)",
+                    )
+                first_of[condition.field] = position
+            conditions.append(condition)
+        count = sum(len(c.values) + len(c.query_pairs) for c in conditions)
+        if count > MAX_CONDITION_VALUES:
+            raise self.fail(
+                "conditions",
+                f"{count} condition values; a rule may have at most {MAX_CONDITION_VALUES}",
+            )
+        actions = self.array(spec["actions"], "actions")
+        if len(actions) != 1:
+            raise self.fail(
+                "actions",
+                f"exactly one action (forward, redirect or fixed-response) is required, "
+                f"found {len(actions)}",
+            )
+        return Rule(priority, tuple(conditions), self.action(actions[0], "actions[0]"))
+
+    def condition(self, value: object, path: str) -> Condition:
+        if isinstance(value, dict) and value.get("field") == "http-header":
+            allowed: tuple[str, ...] = ("field", "values", "http_header_name")
+        else:
+            allowed = ("field", "values")
+        spec = self.table(value, path, allowed=allowed, required=("field",))
+        kind = self.string(spec["field"], f"{path}.field")
+        if kind not in CONDITION_FIELDS:
+            raise self.fail(
+                f"{path}.field", f"{kind!r} is not one of {', '.join(CONDITION_FIELDS)}"
+            )
+        if "values" not in spec:
+            raise self.fail(path, "'values' is required")
+        values = self.array(spec["values"], f"{path}.values")
+        if not values:
+            raise self.fail(path, "'values' must not be empty")
+        if kind == "query-string":
+            pairs = tuple(
+                self.query_pair(item, f"{path}.values[{i}]") for i, item in enumerate(values)
+            )
+            return Condition("query-string", query_pairs=pairs)
+        header_name = None
+        if kind == "http-header":
+            header_name = self.header_name(spec, path)
+        checked = tuple(
+            self.condition_value(kind, item, f"{path}.values[{i}]") for i, item in enumerate(values)
+        )
+        if kind == "path-pattern":
+            return Condition("path-pattern", checked)
+        if kind == "host-header":
+            return Condition("host-header", checked)
+        if kind == "http-header":
+            return Condition("http-header", checked, http_header_name=header_name)
+        if kind == "http-request-method":
+            return Condition("http-request-method", checked)
+        return Condition("source-ip", checked)
+
+    def header_name(self, spec: dict[str, object], path: str) -> str:
+        if "http_header_name" not in spec:
+            raise self.fail(path, "'http_header_name' is required")
+        name_path = f"{path}.http_header_name"
+        name = self.string(spec["http_header_name"], name_path, max_length=MAX_HEADER_NAME_LENGTH)
+        if not _TOKEN.fullmatch(name) or "*" in name:
+            raise self.fail(name_path, f"{name!r} is not a header name (RFC 7230 token, no '*')")
+        if name.lower() == "host":
+            raise self.fail(name_path, "use a 'host-header' condition for Host")
+        return name
+
+    def condition_value(self, kind: str, value: object, path: str) -> str:
+        text = self.string(value, path)
+        if not text:
+            raise self.fail(path, "must not be empty")
+        if kind == "http-request-method":
+            if len(text) > MAX_METHOD_LENGTH:
+                raise self.fail(path, f"longer than {MAX_METHOD_LENGTH} characters")
+            if not _METHOD.fullmatch(text):
+                raise self.fail(
+                    path, f"{text!r}: a method is made of A-Z, '-' and '_' (case-sensitive)"
+                )
+            return text
+        if kind == "source-ip":
+            return self.cidr(text, path)
+        if len(text) > MAX_PATTERN_LENGTH:
+            raise self.fail(path, f"pattern longer than {MAX_PATTERN_LENGTH} characters")
+        if kind == "path-pattern" and not _PATH_PATTERN_CHARS.fullmatch(text):
+            bad = sorted({char for char in text if not _PATH_PATTERN_CHARS.fullmatch(char)})
+            raise self.fail(
+                path,
+                f"{text!r}: character(s) {' '.join(map(repr, bad))} not allowed in a path "
+                "pattern (A-Z a-z 0-9 _ - . $ / ~ \" ' @ : + & * ?)",
+            )
+        if kind == "host-header":
+            labels = text.rpartition(".")
+            if not _HOST_PATTERN_CHARS.fullmatch(text):
+                raise self.fail(
+                    path, f"{text!r}: a host pattern is made of A-Z a-z 0-9 - . * ? only"
+                )
+            if not labels[1] or not labels[2].isalpha():
+                raise self.fail(
+                    path, f"{text!r}: must contain a '.' and only letters after the last '.'"
+                )
+        return text
+
+    def cidr(self, text: str, path: str) -> str:
+        if "/" not in text:
+            raise self.fail(
+                path, f"{text!r} is not a CIDR block (e.g. 192.0.2.0/24, 2001:db8::/32)"
+            )
+        try:
+            network = ipaddress.ip_network(text)
+        except ValueError as exc:
+            raise self.fail(path, f"{text!r} is not a CIDR block: {exc}") from None
+        if network == ipaddress.ip_network("255.255.255.255/32"):
+            raise self.fail(path, "255.255.255.255/32 is not allowed")
+        return text
+
+    def query_pair(self, value: object, path: str) -> QueryPair:
+        spec = self.table(value, path, allowed=("key", "value"), required=("value",))
+        key = None
+        if "key" in spec:
+            key = self.string(spec["key"], f"{path}.key")
+            if not key:
+                raise self.fail(
+                    f"{path}.key", "must not be empty (leave 'key' out to match any key)"
+                )
+            if len(key) > MAX_PATTERN_LENGTH:
+                raise self.fail(
+                    f"{path}.key", f"pattern longer than {MAX_PATTERN_LENGTH} characters"
+                )
+        text = self.string(spec["value"], f"{path}.value")
+        if not text:
+            raise self.fail(f"{path}.value", "must not be empty")
+        if len(text) > MAX_PATTERN_LENGTH:
+            raise self.fail(f"{path}.value", f"pattern longer than {MAX_PATTERN_LENGTH} characters")
+        return QueryPair(key, text)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def action(self, value: object, path: str) -> Action:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"must be a table, not {_kind(value)}")
+        if "type" not in value:
+            raise self.fail(path, "'type' is required (forward, redirect or fixed-response)")
+        kind = self.string(value["type"], f"{path}.type")
+        if kind == "forward":
+            return self.forward(value, path)
+        if kind == "redirect":
+            return self.redirect(value, path)
+        if kind == "fixed-response":
+            return self.fixed_response(value, path)
+        raise self.fail(f"{path}.type", f"{kind!r} is not one of forward, redirect, fixed-response")
+
+    def target_name(self, value: object, path: str) -> str:
+        name = self.string(value, path)
+        if name not in self.targets:
+            known = ", ".join(sorted(self.targets)) or "none defined"
+            raise self.fail(path, f"unknown target {name!r} (targets: {known})")
+        return name
+
+    def forward(self, value: object, path: str) -> Forward:
+        spec = self.table(value, path, allowed=("type", "target_group", "target_groups"))
+        if ("target_group" in spec) == ("target_groups" in spec):
+            raise self.fail(path, "exactly one of 'target_group' or 'target_groups' is required")
+        if "target_group" in spec:
+            return Forward(((self.target_name(spec["target_group"], f"{path}.target_group"), 1),))
+        groups_path = f"{path}.target_groups"
+        items = self.array(spec["target_groups"], groups_path)
+        if not 1 <= len(items) <= MAX_TARGET_GROUPS:
+            raise self.fail(
+                groups_path, f"1 to {MAX_TARGET_GROUPS} target groups, not {len(items)}"
+            )
+        groups: list[tuple[str, int]] = []
+        for i, item in enumerate(items):
+            item_path = f"{groups_path}[{i}]"
+            required = ("name", "weight") if len(items) > 1 else ("name",)
+            group = self.table(item, item_path, allowed=("name", "weight"), required=required)
+            name = self.target_name(group["name"], f"{item_path}.name")
+            if any(name == other for other, _ in groups):
+                raise self.fail(f"{item_path}.name", f"target {name!r} is listed twice")
+            weight = self.integer(group.get("weight", 1), f"{item_path}.weight", 0, MAX_WEIGHT)
+            groups.append((name, weight))
+        if not any(weight for _, weight in groups):
+            raise self.fail(groups_path, "at least one weight must be more than 0")
+        return Forward(tuple(groups))
+
+    def redirect(self, value: object, path: str) -> Redirect:
+        spec = self.table(
+            value,
+            path,
+            allowed=("type", "status_code", "protocol", "host", "port", "path", "query"),
+            required=("status_code",),
+        )
+        status = self.string(spec["status_code"], f"{path}.status_code")
+        if status not in ("HTTP_301", "HTTP_302"):
+            raise self.fail(
+                f"{path}.status_code", f"must be 'HTTP_301' or 'HTTP_302', not {status!r}"
+            )
+        parts = dict(_REDIRECT_DEFAULTS)
+        for part in parts:
+            if part in spec:
+                parts[part] = self.redirect_part(part, spec[part], f"{path}.{part}")
+        if all(
+            parts[part] == _REDIRECT_DEFAULTS[part] for part in ("protocol", "host", "port", "path")
+        ):
+            raise self.fail(
+                path, "a redirect must change at least one of protocol, host, port or path"
+            )
+        if parts["protocol"] == "HTTP" and self.listener_protocol == "HTTPS":
+            raise self.fail(f"{path}.protocol", "a redirect from HTTPS to HTTP is not allowed")
+        return Redirect(
+            int(status[5:]),
+            parts["protocol"],
+            parts["host"],
+            parts["port"],
+            parts["path"],
+            parts["query"],
+        )
+
+    def redirect_part(self, part: str, value: object, path: str) -> str:
+        if part == "port" and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        text = self.string(value, path)
+        for found in _PLACEHOLDER.finditer(text):
+            name = found.group(1)
+            if name not in _PLACEHOLDERS_ALLOWED:
+                raise self.fail(path, f"unknown placeholder {found.group(0)!r}")
+            if part not in _PLACEHOLDERS_ALLOWED[name]:
+                allowed = ", ".join(
+                    f"#{{{p}}}" for p, parts in _PLACEHOLDERS_ALLOWED.items() if part in parts
+                )
+                raise self.fail(
+                    path, f"placeholder {found.group(0)} is not allowed here (allowed: {allowed})"
+                )
+        literal = _PLACEHOLDER.sub("", text)
+        if part == "protocol":
+            if text not in ("HTTP", "HTTPS", "#{protocol}"):
+                raise self.fail(path, f"must be 'HTTP', 'HTTPS' or '#{{protocol}}', not {text!r}")
+            return text
+        if part == "port":
+            if text != "#{port}" and not (text.isdigit() and 1 <= int(text) <= 65535):
+                raise self.fail(path, f"must be from 1 to 65535 or '#{{port}}', not {text!r}")
+            return text
+        if len(text) > MAX_PATTERN_LENGTH:
+            raise self.fail(path, f"longer than {MAX_PATTERN_LENGTH} characters")
+        if part == "host":
+            if not text:
+                raise self.fail(path, "must not be empty")
+            if not _REDIRECT_HOST_CHARS.fullmatch(literal):
+                raise self.fail(path, f"{text!r} is not a host name (A-Z a-z 0-9 - . _)")
+        elif part == "path":
+            if not text.startswith("/"):
+                raise self.fail(path, f"{text!r} must start with '/'")
+            if _URL_UNSAFE.search(literal):
+                raise self.fail(path, f"{text!r}: no white space, '?' or '#' in a path")
+        else:  # query
+            if text.startswith("?"):
+                raise self.fail(path, f"{text!r}: leave out the leading '?', it is added for you")
+            if _URL_UNSAFE.search(literal.replace("?", "")):
+                raise self.fail(path, f"{text!r}: no white space or '#' in a query")
+        return text
+
+    def fixed_response(self, value: object, path: str) -> FixedResponse:
+        spec = self.table(
+            value,
+            path,
+            allowed=("type", "status_code", "content_type", "message_body"),
+            required=("status_code",),
+        )
+        status = spec["status_code"]
+        if isinstance(status, int) and not isinstance(status, bool):
+            status = str(status)
+        text = self.string(status, f"{path}.status_code")
+        if not _STATUS.fullmatch(text):
+            raise self.fail(f"{path}.status_code", f"must be a 2XX, 4XX or 5XX code, not {text!r}")
+        content_type = None
+        if "content_type" in spec:
+            content_type = self.string(spec["content_type"], f"{path}.content_type")
+            if content_type not in FIXED_RESPONSE_CONTENT_TYPES:
+                raise self.fail(
+                    f"{path}.content_type",
+                    f"{content_type!r} is not one of {', '.join(FIXED_RESPONSE_CONTENT_TYPES)}",
+                )
+        body = self.string(spec.get("message_body", ""), f"{path}.message_body")
+        if len(body) > MAX_MESSAGE_BODY:
+            raise self.fail(f"{path}.message_body", f"longer than {MAX_MESSAGE_BODY} characters")
+        return FixedResponse(int(text), content_type, body)
