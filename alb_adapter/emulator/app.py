@@ -117,9 +117,9 @@ class ALBEmulator:
         await asyncio.to_thread(self.load)
         # Per-request timeouts come from each target's own setting.
         self.http = httpx.AsyncClient(follow_redirects=False, timeout=None)  # noqa: S113
-        for name, target in self.config.targets.items():
+        for target in self.config.targets.values():
             if target.health_check.enabled:
-                self.health.start(target, self._health_probe(name))
+                self.health.start(target, self._health_probe(target))
 
     async def shutdown(self) -> None:
         await self.health.stop()
@@ -258,9 +258,10 @@ class ALBEmulator:
         ]
         return Outcome(response.status_code, pairs, response.content)
 
-    def _health_probe(self, name: str) -> Callable[[], Awaitable[int]]:
+    def _health_probe(self, target: Target) -> Callable[[], Awaitable[int]]:
+        name = target.name
+
         async def probe() -> int:
-            target = self.config.targets[name]
             request = RuleRequest(
                 method="GET",
                 path=target.health_check.path,
