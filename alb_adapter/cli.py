@@ -1,0 +1,719 @@
+"""The ``alb-adapter`` command: serve a handler behind the local ALB, invoke it once, print events.
+
+Only the console script and ``python -m alb_adapter`` import this module (never ``alb_adapter``
+itself, whose import is paid in every cold start); each command imports what it needs when it runs,
+so ``alb-adapter event`` works without the ``local`` extra.
+
+Exit codes: 0 success; 1 an error, reported as one line on stderr starting ``alb-adapter: ``;
+2 (``invoke`` only) ALB would answer 502 instead of the function's response.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    import socket
+    from collections.abc import Sequence
+
+    import uvicorn
+
+    from .emulator.app import ALBEmulator
+    from .emulator.lambda_target import Outcome
+    from .emulator.rules import ListenerConfig
+
+PROG = "alb-adapter"
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_ALB_502 = 2
+# How `serve --reload` hands its options to the worker process uvicorn restarts on each change.
+RELOAD_ENV = "ALB_ADAPTER_SERVE"
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+# Characters a client sends as they are in a request target; anything else is percent-encoded.
+_WIRE_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "#")
+_TOKEN_CHARS = frozenset(
+    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
+
+
+class CLIError(Exception):
+    """A user-facing failure: printed as one ``alb-adapter: ...`` line, exit code 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line and exit code 1, like every other error (exit
+    code 2 is kept for `invoke`'s "ALB would answer 502")."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CLIError(f"{message} (see '{self.prog} --help')")
+
+
+# --------------------------------------------------------------------------- the parser
+
+TARGET_HELP = (
+    "the Lambda handler: 'module:attr', 'path/to/file.py:attr' or Lambda's own 'file.function'; "
+    "a bare WSGI or ASGI app is wrapped in its handler for you"
+)
+
+MAIN_EPILOG = """\
+examples:
+  alb-adapter serve examples/flask_app/flask_example.py:handler
+  alb-adapter serve --config rules.toml --port 8080
+  alb-adapter invoke flask_example:handler --event event.json
+  alb-adapter event POST /login -d 'user=ada'
+
+exit codes: 0 success, 1 error (one line on stderr), 2 `invoke`: ALB would answer 502.
+Docs: docs/emulator.md
+"""
+
+SERVE_EPILOG = """\
+examples:
+  alb-adapter serve examples/flask_app/flask_example.py:handler
+  alb-adapter serve flask_example:handler --multi-value-headers --port 8080
+  alb-adapter serve flask_example.handler          # Lambda's handler setting
+  alb-adapter serve flask_example:app --base-path /shop   # a bare app, mounted at /shop
+  alb-adapter serve --config rules.toml --reload
+
+With --config, the file names the targets (their header mode and timeout too), so TARGET,
+--multi-value-headers and --timeout are refused beside it. Targets are imported before the server
+starts: a broken one stops it at once with one line.
+"""
+
+INVOKE_EPILOG = """\
+examples:
+  alb-adapter invoke flask_example:handler                       # GET / (single-value headers)
+  alb-adapter invoke flask_example:handler --event event.json
+  alb-adapter event POST /cart -d 'sku=42' | alb-adapter invoke flask_example:handler --event -
+
+Prints the handler's raw answer, then what ALB makes of it: the HTTP response the client gets, or
+"ALB would answer 502: <reason>". The header mode is the event's own (multiValueHeaders or
+headers). Exit code 0 when ALB answers with the function's response, 2 when it answers 502.
+"""
+
+EVENT_EPILOG = """\
+examples:
+  alb-adapter event /                                       # GET /
+  alb-adapter event POST /login -d 'user=ada&password=secret'
+  alb-adapter event PUT /api/items/1 -H 'Content-Type: application/json' -d '{"qty": 2}'
+  alb-adapter event '/search?q=a+b' --multi-value-headers -H 'Accept: text/html'
+  alb-adapter event POST /upload --data-file photo.jpg -H 'Content-Type: image/jpeg'
+
+METHOD is GET, or POST when a body is given (as curl does); a body without a Content-Type header
+is sent as application/x-www-form-urlencoded (curl's -d). The event is the one ALB builds: header
+names lowercased, X-Forwarded-For/-Proto/-Port and a trace id added, the body base64-encoded unless
+its type is text/*, JSON, JavaScript or XML.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line (also what `--help` shows)."""
+    from . import __version__
+
+    parser = _Parser(
+        prog=PROG,
+        description="Run WSGI/ASGI apps as AWS Lambda functions behind an Application Load "
+        "Balancer:\na local ALB to serve them, one-off invocations, and the events ALB sends.",
+        epilog=MAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve a handler (or a listener config) behind a local ALB",
+        description="Serve Lambda handlers behind a local Application Load Balancer that builds "
+        "the\nevents, refuses the requests and judges the answers as ALB does.",
+        epilog=SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument("target", nargs="?", metavar="TARGET", help=TARGET_HELP)
+    serve.add_argument(
+        "--port", type=_port, default=8000, help="port to listen on (8000; 0: any free one)"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument(
+        "--multi-value-headers",
+        action="store_true",
+        default=None,
+        help="the target group's lambda.multi_value_headers.enabled (off by default, as on AWS)",
+    )
+    serve.add_argument(
+        "--base-path",
+        metavar="P",
+        help="the prefix the listener rule forwards (e.g. /shop), for a bare app wrapped here",
+    )
+    serve.add_argument(
+        "--config", metavar="FILE", help="listener rules and targets (TOML, see docs/emulator.md)"
+    )
+    serve.add_argument(
+        "--reload",
+        action="store_true",
+        help="restart when a .py file under the current directory changes",
+    )
+    serve.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="the function's timeout (30)",
+    )
+    serve.add_argument("--log-level", choices=LOG_LEVELS, default="info", help="what to log (info)")
+
+    invoke = commands.add_parser(
+        "invoke",
+        help="run one ALB event through a handler and show what ALB answers",
+        description="Run one event through a Lambda handler, print its raw answer, then what ALB "
+        "would send the client.",
+        epilog=INVOKE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    invoke.add_argument("target", metavar="TARGET", help=TARGET_HELP)
+    invoke.add_argument(
+        "--event",
+        metavar="FILE",
+        help="the event as JSON, '-' for stdin (default: GET / as ALB sends it)",
+    )
+    invoke.add_argument(
+        "--multi-value-headers",
+        action="store_true",
+        help="build the default event with multi-value headers",
+    )
+    invoke.add_argument(
+        "--base-path", metavar="P", help="the prefix the listener rule forwards, for a bare app"
+    )
+    invoke.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="the function's timeout (30)",
+    )
+    invoke.add_argument(
+        "--log-level", choices=LOG_LEVELS, default="info", help="what to log, on stderr (info)"
+    )
+
+    event = commands.add_parser(
+        "event",
+        help="print the event ALB sends to a Lambda target for a request",
+        description="Print the event an Application Load Balancer sends to a Lambda target for "
+        "this HTTP request.",
+        usage="%(prog)s [-h] [METHOD] PATH [-H 'Name: value']... [-d BODY | --data-file FILE]\n"
+        "       [--multi-value-headers] [--client-ip IP] [--scheme {https,http}] [--host HOST]",
+        epilog=EVENT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    event.add_argument(
+        "words",
+        nargs="+",
+        metavar="[METHOD] PATH",
+        help="the request method (GET) and the raw path, which may carry the query",
+    )
+    event.add_argument(
+        "-H",
+        "--header",
+        action="append",
+        default=[],
+        metavar="'Name: value'",
+        help="a request header; repeat for more (a repeated name is kept twice)",
+    )
+    body = event.add_mutually_exclusive_group()
+    body.add_argument("-d", "--data", metavar="BODY", help="the request body")
+    body.add_argument(
+        "--data-file", metavar="FILE", help="the request body from a file, '-': stdin"
+    )
+    event.add_argument(
+        "--multi-value-headers",
+        action="store_true",
+        help="the multi-value form (multiValueHeaders, multiValueQueryStringParameters)",
+    )
+    event.add_argument(
+        "--client-ip",
+        type=_ip,
+        default=None,
+        metavar="IP",
+        help="the client, appended to X-Forwarded-For (198.51.100.7)",
+    )
+    event.add_argument(
+        "--scheme",
+        choices=("https", "http"),
+        default="https",
+        help="the listener's protocol: X-Forwarded-Proto and -Port (https)",
+    )
+    event.add_argument("--host", default=None, help="the Host header (example.com)")
+    return parser
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is not between 0 and 65535")
+    return port
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < seconds <= 900:  # Lambda's own limits
+        raise argparse.ArgumentTypeError(f"{text} s: a Lambda timeout is over 0 and at most 900 s")
+    return seconds
+
+
+def _ip(text: str) -> str:
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an IP address: {text!r}") from None
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; the return value is the exit code (errors never show a traceback)."""
+    try:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help and --version
+            return exc.code if isinstance(exc.code, int) else EXIT_OK
+        if args.command is None:
+            raise CLIError(f"a command is required: serve, invoke or event (see '{PROG} --help')")
+        run: dict[str, Any] = {"serve": _serve, "invoke": _invoke, "event": _event}
+        code: int = run[args.command](args)
+    except CLIError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:  # Ctrl+C, or SIGTERM (see _stop_on_sigterm): a requested stop
+        return EXIT_OK
+    return code
+
+
+# --------------------------------------------------------------------------- event
+
+
+def _event(args: argparse.Namespace) -> int:
+    """Print the event ALB would send (the same code as the emulator and make_event)."""
+    from .errors import InvalidEvent
+    from .testing import DEFAULT_CLIENT_IP, DEFAULT_HOST, make_event
+
+    words: list[str] = args.words
+    if len(words) > 2:
+        raise CLIError(f"expected [METHOD] PATH, got {len(words)} words: {' '.join(words)}")
+    has_body = args.data is not None or args.data_file is not None
+    method = "POST" if has_body else "GET"
+    if len(words) == 2:
+        method = words[0]
+        if not method or not set(method) <= _TOKEN_CHARS:
+            raise CLIError(f"not an HTTP method: {method!r}")
+    path = words[-1]
+    if not path.startswith("/"):
+        if len(words) == 1 and path and set(path) <= _TOKEN_CHARS:
+            raise CLIError(f"missing PATH after the method {path!r} (e.g. '{path} /')")
+        raise CLIError(f"the path must start with '/': {path!r}")
+    headers = [_header(text) for text in args.header]
+    if has_body and not any(name.lower() == "content-type" for name, _ in headers):
+        headers.append(("Content-Type", "application/x-www-form-urlencoded"))  # as curl -d
+    try:
+        event = make_event(
+            method,
+            _wire_target(path),
+            headers=headers,
+            body=_body(args),
+            multi_value_headers=args.multi_value_headers,
+            host=args.host or DEFAULT_HOST,
+            client_ip=args.client_ip or DEFAULT_CLIENT_IP,
+            scheme=args.scheme,
+        )
+    except InvalidEvent as exc:  # a text body that is not UTF-8: ALB refuses the request
+        raise CLIError(f"ALB cannot build this event: the body {exc.problem}") from None
+    print(json.dumps(event, indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, colon, value = text.partition(":")
+    if not colon or not name or not set(name) <= _TOKEN_CHARS:
+        raise CLIError(f"bad header {text!r}: expected 'Name: value'")
+    if "\r" in value or "\n" in value:
+        raise CLIError(f"bad header {text!r}: a value cannot hold a line break")
+    return name, value.strip(" \t")
+
+
+def _wire_target(path: str) -> str:
+    """The request target as a client puts it on the wire: no fragment, and what cannot travel
+    as is (spaces, non-ASCII) percent-encoded; existing %XX escapes are kept."""
+    from urllib.parse import quote
+
+    return quote(path.partition("#")[0], safe=_WIRE_SAFE)
+
+
+def _body(args: argparse.Namespace) -> bytes:
+    if args.data is not None:
+        return str(args.data).encode("utf-8")
+    if args.data_file is None:
+        return b""
+    if args.data_file == "-":
+        return sys.stdin.buffer.read()
+    return _read_file(args.data_file)
+
+
+def _read_file(name: str) -> bytes:
+    try:
+        return Path(name).read_bytes()
+    except FileNotFoundError:
+        raise CLIError(f"{name}: no such file") from None
+    except OSError as exc:
+        raise CLIError(f"{name}: cannot read it: {exc.strerror or exc}") from None
+
+
+# --------------------------------------------------------------------------- invoke
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    """One event through the handler, its raw answer, then ALB's verdict on it."""
+    import logging
+    import time
+    import traceback
+
+    from .testing import LambdaContext, make_event
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    if args.event is None:
+        event: dict[str, object] = make_event(
+            "GET", "/", multi_value_headers=args.multi_value_headers
+        )
+        multi = bool(args.multi_value_headers)
+    else:
+        event = _read_event(args.event)
+        multi = _event_mode(event, args.event, flag=args.multi_value_headers)
+
+    handler = _load_handler(args.target, _handler_options(args))
+    context = LambdaContext(timeout=args.timeout)
+    began = time.monotonic()
+    try:
+        try:
+            payload = handler(event, context)
+        except Exception as exc:  # noqa: BLE001 (the function's failure, reported as ALB does)
+            traceback.print_exc()  # what Lambda writes to the function's log
+            print(f"ALB would answer 502: LambdaUnhandled: {type(exc).__name__}: {exc}")
+            return EXIT_ALB_502
+    finally:
+        close = getattr(handler, "close", None)
+        if callable(close):
+            close()
+    print(_dump(payload))
+    print()
+    if time.monotonic() - began > args.timeout:
+        print(f"ALB would answer 502: the function ran past its {args.timeout:g} s timeout")
+        return EXIT_ALB_502
+    from .emulator.lambda_target import judge
+
+    outcome = judge(payload, multi_value_headers=multi)
+    if outcome.reason is not None:
+        print(f"ALB would answer {outcome.status}: {outcome.reason}")
+        return EXIT_ALB_502
+    print(_http_response(outcome), end="")
+    return EXIT_OK
+
+
+def _read_event(name: str) -> dict[str, object]:
+    raw = sys.stdin.buffer.read() if name == "-" else _read_file(name)
+    where = "stdin" if name == "-" else name
+    try:
+        event = json.loads(raw)
+    except ValueError as exc:  # JSONDecodeError, and UnicodeDecodeError for non-UTF-8 bytes
+        raise CLIError(f"{where}: the event is not JSON: {exc}") from None
+    if not isinstance(event, dict):
+        raise CLIError(f"{where}: the event must be a JSON object, got {type(event).__name__}")
+    return event
+
+
+def _event_mode(event: dict[str, object], name: str, *, flag: bool) -> bool:
+    """The header mode ALB used for this event: it sends exactly one of the two forms."""
+    if "multiValueHeaders" in event:
+        return True
+    if "headers" in event and flag:
+        raise CLIError(
+            f"{name}: --multi-value-headers, but the event has single-value 'headers'; "
+            "the event's own form decides"
+        )
+    return flag
+
+
+def _dump(payload: object) -> str:
+    try:
+        return json.dumps(payload, indent=2, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(payload)  # judge() explains why ALB cannot read it
+
+
+def _http_response(outcome: Outcome) -> str:
+    """The response as the client receives it; a binary body is summarised."""
+    from http import HTTPStatus
+
+    try:
+        phrase = HTTPStatus(outcome.status).phrase
+    except ValueError:
+        phrase = ""
+    lines = [f"HTTP/1.1 {outcome.status} {phrase}".rstrip()]
+    lines += [f"{name}: {value}" for name, value in outcome.headers]
+    lines.append("")
+    text = _as_text(outcome)
+    if text is None:
+        lines.append(f"<{len(outcome.body)} bytes of binary>")
+    elif text:
+        lines.append(text.rstrip("\n"))
+    return "\n".join(lines) + "\n"
+
+
+def _as_text(outcome: Outcome) -> str | None:
+    if any(name.lower() == "content-encoding" for name, _ in outcome.headers):
+        return None
+    try:
+        text = outcome.body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if any(ord(char) < 0x20 and char not in "\t\n\r\f" for char in text):
+        return None
+    return text
+
+
+# --------------------------------------------------------------------------- serve
+
+
+def _handler_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {} if args.base_path is None else {"base_path": args.base_path}
+
+
+def _load_handler(spec: str, options: dict[str, Any]) -> Any:
+    from .emulator.loader import TargetLoadError, load_target
+
+    try:
+        return load_target(spec, **options)
+    except TargetLoadError as exc:
+        raise CLIError(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 (a handler's constructor failing, e.g. a bad base_path)
+        raise CLIError(f"{spec}: {type(exc).__name__}: {exc}") from None
+
+
+def _serve_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The serve options as plain JSON data (what `--reload` hands to its worker process)."""
+    if args.config is not None:
+        if args.target is not None:
+            raise CLIError(
+                f"give TARGET or --config, not both: {args.config} names its own targets"
+            )
+        for flag, value in (
+            ("--multi-value-headers", args.multi_value_headers),
+            ("--timeout", args.timeout),
+        ):
+            if value is not None:
+                raise CLIError(
+                    f"{flag} is set per target in {args.config}, not on the command line"
+                )
+    elif args.target is None:
+        raise CLIError(
+            "give a TARGET ('module:attr', 'path/to/file.py:attr' or 'file.function') "
+            f"or --config rules.toml (see '{PROG} serve --help')"
+        )
+    return {
+        "target": args.target,
+        "config": args.config,
+        "multi_value_headers": bool(args.multi_value_headers),
+        "timeout": 30.0 if args.timeout is None else args.timeout,
+        "handler_options": _handler_options(args),
+        "log_level": args.log_level,
+    }
+
+
+def _listener_config(options: dict[str, Any]) -> ListenerConfig:
+    from .emulator.rules import ConfigError, ListenerConfig, load_config
+
+    if options["config"] is None:
+        return ListenerConfig.single_target(
+            options["target"],
+            multi_value_headers=options["multi_value_headers"],
+            timeout=options["timeout"],
+        )
+    try:
+        return load_config(options["config"])
+    except ConfigError as exc:  # its message names the file, the rule and the field
+        raise CLIError(str(exc)) from None
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Check everything that can fail (options, config, targets, port) before uvicorn starts, so a
+    mistake is one line instead of a server that starts and then dies."""
+    options = _serve_options(args)
+    try:
+        import uvicorn  # noqa: F401 (only checking the extra is installed)
+    except ImportError:
+        raise CLIError("serve needs the 'local' extra: pip install 'alb-adapter[local]'") from None
+    from .emulator.app import ALBEmulator
+    from .emulator.server import build_server, configure_logging
+
+    configure_logging(args.log_level)
+    config = _listener_config(options)
+    server = build_server(
+        config,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        handler_options=options["handler_options"],
+    )
+    emulator = server.config.app
+    assert isinstance(emulator, ALBEmulator)
+    # Imported now, in the main thread; the emulator's startup then loads only what is missing.
+    _load_targets(emulator)
+    if args.reload:
+        _close_targets(emulator)  # the worker process imports them afresh
+    sock = _listen(args.host, args.port)
+    port = sock.getsockname()[1]
+    _stop_on_sigterm()
+    print(
+        f"Local ALB on {_url(args.host, port)} {_arrow()} {_describe(options, config)}", flush=True
+    )
+    if args.reload:
+        return _serve_reloading(server, sock, options, port)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+    return EXIT_OK if server.started else EXIT_ERROR
+
+
+def _load_targets(emulator: ALBEmulator) -> None:
+    from .emulator.loader import TargetLoadError
+
+    try:
+        emulator.load()
+    except TargetLoadError as exc:
+        raise CLIError(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 (a handler's constructor failing, e.g. a bad base_path)
+        raise CLIError(f"loading the targets failed: {type(exc).__name__}: {exc}") from None
+
+
+def _close_targets(emulator: ALBEmulator) -> None:
+    for target in emulator.lambdas.values():
+        target.close()
+    emulator.lambdas.clear()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so "port in use" is one clear line; uvicorn gets it."""
+    import errno
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise CLIError(
+                f"port {port} on {host} is already in use (another server?); try --port {port + 1}"
+            ) from None
+        if exc.errno == errno.EACCES:
+            raise CLIError(
+                f"no permission to listen on port {port} (try a port over 1023)"
+            ) from None
+        reason = exc.strerror or str(exc)
+        raise CLIError(f"cannot listen on {host}:{port}: {reason}") from None
+    sock.set_inheritable(True)  # `--reload` passes it to the worker process
+    return sock
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM stops the server as Ctrl+C does: uvicorn shuts down gracefully, then re-raises the
+    signal, which ends here as a clean exit instead of the default kill."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _arrow() -> str:
+    """→ where the terminal can show it (a Windows code page may not)."""
+    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+    try:
+        "→".encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return "->"
+    return "→"
+
+
+def _describe(options: dict[str, Any], config: ListenerConfig) -> str:
+    if options["config"] is None:
+        mode = "multi-value" if options["multi_value_headers"] else "single-value"
+        return f"{options['target']} ({mode} headers)"
+    rules = len(config.rules)
+    targets = ", ".join(config.targets) or "none"
+    return f"{options['config']} ({rules} rule{'s' * (rules != 1)}; targets: {targets})"
+
+
+def _serve_reloading(
+    server: uvicorn.Server, sock: socket.socket, options: dict[str, Any], port: int
+) -> int:
+    """uvicorn's reloader, restarting a worker that builds the emulator from ``RELOAD_ENV``."""
+    import uvicorn
+    from uvicorn.supervisors import ChangeReload
+
+    built = server.config
+    os.environ[RELOAD_ENV] = json.dumps(options)
+    config = uvicorn.Config(
+        f"{__name__}:_reload_app",
+        factory=True,
+        reload=True,
+        reload_dirs=[str(Path.cwd())],
+        host=built.host,
+        port=port,
+        log_level=options["log_level"],
+        # The rest exactly as server.build_server sets it.
+        access_log=built.access_log,
+        ws=built.ws,
+        lifespan=built.lifespan,
+        server_header=built.server_header,
+        log_config=None,
+    )
+    try:
+        ChangeReload(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
+    finally:
+        sock.close()
+    return EXIT_OK
+
+
+def _reload_app() -> ALBEmulator:
+    """The app factory uvicorn calls in each `serve --reload` worker process (the options come
+    from the environment, the only channel to a process uvicorn starts)."""
+    from .emulator.app import ALBEmulator
+    from .emulator.server import configure_logging
+
+    raw = os.environ.get(RELOAD_ENV)
+    if raw is None:
+        raise RuntimeError(
+            f"{RELOAD_ENV} is not set: this factory is for 'alb-adapter serve --reload'"
+        )
+    options: dict[str, Any] = json.loads(raw)
+    configure_logging(options["log_level"])
+    return ALBEmulator(_listener_config(options), handler_options=options["handler_options"])

@@ -1,0 +1,717 @@
+"""The ``alb-adapter`` command: outputs compared whole where they are deterministic, every error
+one ``alb-adapter: `` line with exit code 1, and ``serve`` run for real over HTTP."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import alb_adapter
+from alb_adapter import cli
+from alb_adapter.emulator.app import ALBEmulator
+from alb_adapter.testing import make_event
+
+ROOT = Path(__file__).resolve().parent.parent
+FLASK_FILE = ROOT / "examples" / "flask_app" / "flask_example.py"
+FLASK = f"{FLASK_FILE}:handler"
+FLASK_RELATIVE = "examples/flask_app/flask_example.py:handler"  # as a user types it, from ROOT
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+HANDLERS = """
+def bad(event, context):
+    return {"statusCode": 200, "headers": None}
+
+def boom(event, context):
+    raise ValueError("boom")
+
+def both_fields(event, context):
+    # ALB reads only the field of the target group's mode, whatever the function sends.
+    return {
+        "statusCode": 201,
+        "headers": {"x-mode": "single"},
+        "multiValueHeaders": {"x-mode": ["multi"]},
+        "body": "ok",
+    }
+
+def not_json(event, context):
+    return {"statusCode": 200, "body": b"bytes"}
+
+def gzip(event, context):
+    return {
+        "statusCode": 200,
+        "headers": {"content-type": "text/plain", "content-encoding": "gzip"},
+        "body": "H4sIAAAAAAAAA8tIzcnJBwCGphA2BQAAAA==",
+        "isBase64Encoded": True,
+    }
+
+def echo(event, context):
+    return {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": "{}"}
+
+def app(environ, start_response):  # a bare WSGI app: wrapped in WSGIHandler by the loader
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [environ["SCRIPT_NAME"].encode() + b"|" + environ["PATH_INFO"].encode()]
+"""
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The loader imports targets into this process: restore sys.path and the modules it sets,
+    keep logging and the SIGTERM handler as they were, and forget any reload options."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    for name in ("flask_example", "cli_handlers"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setattr(logging, "basicConfig", lambda **_: None)
+    monkeypatch.setenv(cli.RELOAD_ENV, "")  # restored (removed) after the test
+    previous = signal.getsignal(signal.SIGTERM)
+    yield
+    signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.fixture
+def handlers(tmp_path: Path) -> Path:
+    path = tmp_path / "cli_handlers.py"
+    path.write_text(HANDLERS)
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def feed_stdin(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+
+
+def assert_error(result: tuple[int, str, str], message: str) -> None:
+    """Exit code 1, nothing on stdout, exactly one line on stderr (and so no traceback)."""
+    code, out, err = result
+    assert (code, out) == (1, "")
+    assert err.count("\n") == 1, err
+    assert err.startswith("alb-adapter: "), err
+    assert message in err, err
+
+
+# --------------------------------------------------------------------------- global
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "--version") == (0, f"alb-adapter {alb_adapter.__version__}\n", "")
+
+
+def test_help_names_the_commands_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "--help")
+    assert (code, err) == (0, "")
+    assert out.startswith("usage: alb-adapter [-h] [--version] COMMAND ...\n")
+    for command in ("serve", "invoke", "event"):
+        assert re.search(rf"^    {command} +\S", out, re.MULTILINE), command
+    assert "2 `invoke`: ALB would answer 502" in out
+
+
+@pytest.mark.parametrize("command", ["serve", "invoke", "event"])
+def test_each_command_has_help_with_examples(
+    capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    code, out, err = run(capsys, command, "--help")
+    assert (code, err) == (0, "")
+    assert out.startswith(f"usage: alb-adapter {command} ")
+    examples = out.partition("\nexamples:\n")[2]
+    assert f"  alb-adapter {command} " in examples
+
+
+def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
+    assert_error(run(capsys), "a command is required: serve, invoke or event")
+
+
+def test_usage_mistakes_are_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert_error(run(capsys, "frobnicate"), "invalid choice: 'frobnicate'")
+    assert_error(run(capsys, "event", "/", "--nope"), "unrecognized arguments: --nope")
+    assert_error(run(capsys, "serve", "x:y", "--port", "70000"), "port 70000 is not between")
+    assert_error(run(capsys, "invoke", "x:y", "--timeout", "0"), "a Lambda timeout is over 0")
+
+
+# --------------------------------------------------------------------------- event
+
+
+def printed_event(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
+    code, out, err = run(capsys, "event", *argv)
+    assert (code, err) == (0, "")
+    event: dict[str, Any] = json.loads(out)
+    assert out == json.dumps(event, indent=2, ensure_ascii=False) + "\n"  # pretty JSON
+    return event
+
+
+def trace_id(event: dict[str, Any]) -> str:
+    headers = event.get("headers") or {
+        name: values[-1] for name, values in event["multiValueHeaders"].items()
+    }
+    value: str = headers["x-amzn-trace-id"]
+    assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24}", value)
+    return value
+
+
+def test_event_for_a_path_is_make_events_get(capsys: pytest.CaptureFixture[str]) -> None:
+    event = printed_event(capsys, "/x")
+    assert event == make_event("GET", "/x", trace_id=trace_id(event))
+    assert event["headers"]["host"] == "example.com"
+
+
+def test_event_with_every_option(capsys: pytest.CaptureFixture[str]) -> None:
+    event = printed_event(
+        capsys,
+        "PUT",
+        "/api/items?id=1&id=2",
+        "-H",
+        "Content-Type: application/json",
+        "-H",
+        "X-Tag:  a ",
+        "-H",
+        "x-tag: b",
+        "-d",
+        '{"qty": 2}',
+        "--multi-value-headers",
+        "--client-ip",
+        "10.0.0.9",
+        "--scheme",
+        "http",
+        "--host",
+        "Shop.Example.com",
+    )
+    assert event == make_event(
+        "PUT",
+        "/api/items?id=1&id=2",
+        headers=[("Content-Type", "application/json"), ("X-Tag", "a"), ("x-tag", "b")],
+        body='{"qty": 2}',
+        multi_value_headers=True,
+        client_ip="10.0.0.9",
+        scheme="http",
+        host="Shop.Example.com",
+        trace_id=trace_id(event),
+    )
+    assert event["multiValueHeaders"]["x-tag"] == ["a", "b"]
+    assert event["multiValueQueryStringParameters"] == {"id": ["1", "2"]}
+    assert (event["body"], event["isBase64Encoded"]) == ('{"qty": 2}', False)
+
+
+def test_event_body_is_a_curl_style_post(capsys: pytest.CaptureFixture[str]) -> None:
+    """No METHOD and a body: POST; no Content-Type: form-encoded (as curl -d)."""
+    event = printed_event(capsys, "/login", "-d", "user=ada")
+    assert event == make_event(
+        "POST",
+        "/login",
+        headers=[("Content-Type", "application/x-www-form-urlencoded")],
+        body="user=ada",
+        trace_id=trace_id(event),
+    )
+    assert base64.b64decode(event["body"]) == b"user=ada"  # ALB's rule: not text/*, so base64
+
+
+def test_event_path_is_put_on_the_wire_as_a_client_would(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    event = printed_event(capsys, "DELETE", "/caf\u00e9 x/%2F?q=a b#top")
+    assert (event["httpMethod"], event["path"]) == ("DELETE", "/caf%C3%A9%20x/%2F")
+    assert event["queryStringParameters"] == {"q": "a%20b"}
+
+
+def test_event_body_from_a_file_and_from_stdin(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = PNG_SIGNATURE + bytes(range(256))
+    (tmp_path / "photo.png").write_bytes(data)
+    type_header = ["-H", "Content-Type: image/png"]
+    event = printed_event(capsys, "/up", "--data-file", str(tmp_path / "photo.png"), *type_header)
+    assert event["httpMethod"] == "POST"
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == data
+    assert event["headers"]["content-length"] == str(len(data))
+
+    feed_stdin(monkeypatch, b"from stdin")
+    event = printed_event(
+        capsys, "PUT", "/up", "--data-file", "-", "-H", "Content-Type: text/plain"
+    )
+    assert (event["body"], event["isBase64Encoded"]) == ("from stdin", False)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["/", "-H", "no colon"], "bad header 'no colon': expected 'Name: value'"),
+        (["/", "-H", ": empty name"], "bad header ': empty name'"),
+        (["/", "-H", "Bad Name: x"], "bad header 'Bad Name: x'"),
+        (["GET"], "missing PATH after the method 'GET' (e.g. 'GET /')"),
+        (["x"], "missing PATH after the method 'x'"),
+        (["GET", "x"], "the path must start with '/': 'x'"),
+        (["G T", "/"], "not an HTTP method: 'G T'"),
+        (["GET", "/", "extra"], "expected [METHOD] PATH, got 3 words: GET / extra"),
+        (["/", "--client-ip", "10.0.0.300"], "not an IP address: '10.0.0.300'"),
+        (["/", "--scheme", "ftp"], "invalid choice: 'ftp'"),
+        (["/", "-d", "a", "--data-file", "f"], "not allowed with argument"),
+        (["/", "--data-file", "/nonexistent/body"], "/nonexistent/body: no such file"),
+    ],
+)
+def test_event_errors(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
+    assert_error(run(capsys, "event", *argv), message)
+
+
+def test_event_refuses_a_text_body_that_is_not_utf8(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "latin1.txt").write_bytes("café".encode("latin-1"))
+    argv = ["/", "--data-file", str(tmp_path / "latin1.txt"), "-H", "Content-Type: text/plain"]
+    assert_error(run(capsys, "event", *argv), "ALB cannot build this event: the body is not UTF-8")
+
+
+# --------------------------------------------------------------------------- invoke
+
+
+def split_invoke_output(out: str) -> tuple[dict[str, Any], str]:
+    """(the handler's raw answer, ALB's part) from invoke's stdout."""
+    raw, separator, verdict = out.partition("\n}\n\n")
+    assert separator, out
+    payload: dict[str, Any] = json.loads(raw + "\n}")
+    assert raw + "\n}" == json.dumps(payload, indent=2, ensure_ascii=False)
+    return payload, verdict
+
+
+def test_invoke_the_flask_example(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "invoke", FLASK)
+    assert (code, err) == (0, "")
+    payload, http = split_invoke_output(out)
+    assert payload["statusCode"] == 200
+    assert payload["headers"]["content-type"] == "text/html; charset=utf-8"
+    headers = "".join(f"{name}: {value}\n" for name, value in payload["headers"].items())
+    assert http == f"HTTP/1.1 200 OK\n{headers}\n{payload['body']}\n"
+    assert "<h1>alb-adapter Flask example</h1>" in http
+
+
+def test_invoke_a_binary_answer_with_an_event_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "event.json").write_text(json.dumps(make_event("GET", "/logo.png")))
+    code, out, err = run(capsys, "invoke", FLASK, "--event", str(tmp_path / "event.json"))
+    assert (code, err) == (0, "")
+    payload, http = split_invoke_output(out)
+    png = base64.b64decode(payload["body"])
+    assert png.startswith(PNG_SIGNATURE)
+    assert http.startswith("HTTP/1.1 200 OK\ncontent-type: image/png\n")
+    assert http.endswith(f"\n\n<{len(png)} bytes of binary>\n")
+
+
+def test_invoke_default_event_in_multi_value_mode(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "invoke", FLASK, "--multi-value-headers")
+    payload, http = split_invoke_output(out)
+    assert code == 0
+    assert "headers" not in payload
+    assert payload["multiValueHeaders"]["content-type"] == ["text/html; charset=utf-8"]
+    assert http.startswith("HTTP/1.1 200 OK\ncontent-type: text/html; charset=utf-8\n")
+
+
+def test_invoke_judges_in_the_mode_of_the_event(
+    capsys: pytest.CaptureFixture[str], handlers: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = f"{handlers}:both_fields"
+    feed_stdin(monkeypatch, json.dumps(make_event(multi_value_headers=True)).encode())
+    code, out, _ = run(capsys, "invoke", target, "--event", "-")
+    assert (code, split_invoke_output(out)[1]) == (0, "HTTP/1.1 201 Created\nx-mode: multi\n\nok\n")
+
+    feed_stdin(monkeypatch, json.dumps(make_event()).encode())
+    code, out, _ = run(capsys, "invoke", target, "--event", "-")
+    assert (code, split_invoke_output(out)[1]) == (
+        0,
+        "HTTP/1.1 201 Created\nx-mode: single\n\nok\n",
+    )
+
+
+def test_invoke_a_response_alb_refuses_exits_2(
+    capsys: pytest.CaptureFixture[str], handlers: Path
+) -> None:
+    code, out, _ = run(capsys, "invoke", f"{handlers}:bad")
+    assert code == 2
+    raw = '{\n  "statusCode": 200,\n  "headers": null\n}\n\n'
+    assert out.startswith(raw + "ALB would answer 502: LambdaInvalidResponse: ")
+    assert out.count("\n") == raw.count("\n") + 1
+    assert "null" in out.splitlines()[-1]
+
+
+def test_invoke_a_handler_that_raises_exits_2(
+    capsys: pytest.CaptureFixture[str], handlers: Path
+) -> None:
+    code, out, err = run(capsys, "invoke", f"{handlers}:boom")
+    assert (code, out) == (2, "ALB would answer 502: LambdaUnhandled: ValueError: boom\n")
+    assert err.startswith("Traceback (most recent call last):\n")  # the function's log
+    assert err.endswith("ValueError: boom\n")
+
+
+def test_invoke_an_answer_json_cannot_carry_exits_2(
+    capsys: pytest.CaptureFixture[str], handlers: Path
+) -> None:
+    code, out, _ = run(capsys, "invoke", f"{handlers}:not_json")
+    assert code == 2
+    assert out.startswith("{'statusCode': 200, 'body': b'bytes'}\n\n")
+    assert out.splitlines()[-1].startswith("ALB would answer 502: the response is not JSON")
+
+
+def test_invoke_an_encoded_body_is_shown_as_binary(
+    capsys: pytest.CaptureFixture[str], handlers: Path
+) -> None:
+    code, out, _ = run(capsys, "invoke", f"{handlers}:gzip")
+    http = split_invoke_output(out)[1]
+    assert (code, http) == (
+        0,
+        "HTTP/1.1 200 OK\ncontent-type: text/plain\ncontent-encoding: gzip\n\n"
+        "<25 bytes of binary>\n",
+    )
+
+
+def test_invoke_wraps_a_bare_app_with_the_base_path(
+    capsys: pytest.CaptureFixture[str], handlers: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "event.json").write_text(json.dumps(make_event("GET", "/shop/cart")))
+    argv = ["--event", str(tmp_path / "event.json"), "--base-path", "/shop"]
+    code, out, _ = run(capsys, "invoke", f"{handlers}:app", *argv)
+    assert (code, split_invoke_output(out)[1]) == (
+        0,
+        "HTTP/1.1 200 OK\ncontent-type: text/plain\n\n/shop|/cart\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "the event is not JSON: Expecting property name"),
+        ("", "the event is not JSON: Expecting value"),
+        ("[1, 2]", "the event must be a JSON object, got list"),
+    ],
+)
+def test_invoke_a_bad_event_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, content: str, message: str
+) -> None:
+    (tmp_path / "event.json").write_text(content)
+    result = run(capsys, "invoke", FLASK, "--event", str(tmp_path / "event.json"))
+    assert_error(result, f"{tmp_path / 'event.json'}: {message}")
+
+
+def test_invoke_event_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert_error(
+        run(capsys, "invoke", FLASK, "--event", str(tmp_path / "missing.json")),
+        f"{tmp_path / 'missing.json'}: no such file",
+    )
+    (tmp_path / "single.json").write_text(json.dumps(make_event()))
+    assert_error(
+        run(
+            capsys,
+            "invoke",
+            FLASK,
+            "--event",
+            str(tmp_path / "single.json"),
+            "--multi-value-headers",
+        ),
+        "--multi-value-headers, but the event has single-value 'headers'",
+    )
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        (
+            "no_such_module_xyz:handler",
+            "no_such_module_xyz:handler: no module named 'no_such_module_xyz'",
+        ),
+        (f"{FLASK_FILE}:nope", f"{FLASK_FILE}:nope: '{FLASK_FILE}' has no attribute 'nope'"),
+        ("missing/app.py:handler", "missing/app.py:handler: no such file 'missing/app.py'"),
+        ("handler", "handler: expected 'module:attr', 'path/to/file.py:attr' or Lambda's"),
+        (f"{FLASK_FILE}:LOGO_PNG", "is a bytes, not a handler or an app"),
+    ],
+)
+def test_bad_targets(capsys: pytest.CaptureFixture[str], target: str, message: str) -> None:
+    assert_error(run(capsys, "invoke", target), message)
+    assert_error(run(capsys, "serve", target, "--port", "0"), message)
+
+
+def test_base_path_cannot_reach_a_ready_made_handler(capsys: pytest.CaptureFixture[str]) -> None:
+    message = f"{FLASK} is already a handler; give base_path to it in your code"
+    assert_error(run(capsys, "invoke", FLASK, "--base-path", "/shop"), message)
+    assert_error(run(capsys, "serve", FLASK, "--base-path", "/shop", "--port", "0"), message)
+
+
+# --------------------------------------------------------------------------- serve: errors
+
+RULES = """
+[targets.app]
+handler = "{handler}"
+multi_value_headers = true
+timeout = 5
+
+[[rules]]
+priority = 10
+conditions = [{{ field = "path-pattern", values = ["/api/*"] }}]
+actions = [{{ type = "fixed-response", status_code = "503", message_body = "later" }}]
+
+[default_action]
+type = "forward"
+target_group = "app"
+"""
+
+
+def test_serve_needs_a_target_or_a_config(capsys: pytest.CaptureFixture[str]) -> None:
+    assert_error(run(capsys, "serve"), "give a TARGET ('module:attr', 'path/to/file.py:attr'")
+
+
+def test_serve_config_names_the_targets(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    config = str(tmp_path / "rules.toml")
+    assert_error(
+        run(capsys, "serve", FLASK, "--config", config),
+        f"give TARGET or --config, not both: {config} names its own targets",
+    )
+    for flag in (["--multi-value-headers"], ["--timeout", "3"]):
+        assert_error(
+            run(capsys, "serve", "--config", config, *flag),
+            f"{flag[0]} is set per target in {config}, not on the command line",
+        )
+
+
+def test_serve_config_file_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    missing = tmp_path / "missing.toml"
+    assert_error(run(capsys, "serve", "--config", str(missing)), f"{missing}: no such file")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[rules\n")
+    assert_error(run(capsys, "serve", "--config", str(broken)), f"{broken}: invalid TOML")
+    invalid = tmp_path / "invalid.toml"
+    invalid.write_text(RULES.format(handler="x:y").replace('["/api/*"]', "[]"))
+    assert_error(
+        run(capsys, "serve", "--config", str(invalid)),
+        f"{invalid}: rules[0] (priority 10): conditions[0]",
+    )
+
+
+def test_serve_config_target_that_cannot_load(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "rules.toml"
+    config.write_text(RULES.format(handler="no_such_module_xyz:handler"))
+    assert_error(
+        run(capsys, "serve", "--config", str(config), "--port", "0"),
+        "no_such_module_xyz:handler: no module named 'no_such_module_xyz'",
+    )
+
+
+def test_serve_port_in_use(capsys: pytest.CaptureFixture[str], handlers: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out, err = run(capsys, "serve", f"{handlers}:echo", "--port", str(port))
+    assert (code, out) == (1, "")
+    assert err == (
+        f"alb-adapter: port {port} on 127.0.0.1 is already in use (another server?); "
+        f"try --port {port + 1}\n"
+    )
+
+
+def test_serve_without_the_local_extra(
+    capsys: pytest.CaptureFixture[str], handlers: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # import uvicorn -> ImportError
+    assert_error(
+        run(capsys, "serve", f"{handlers}:echo"),
+        "serve needs the 'local' extra: pip install 'alb-adapter[local]'",
+    )
+
+
+# --------------------------------------------------------------------------- serve --reload
+
+
+def test_reload_hands_the_options_to_the_factory(
+    capsys: pytest.CaptureFixture[str], handlers: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve --reload` runs uvicorn's reloader on the import-string factory, which rebuilds the
+    same emulator in each worker process from the environment."""
+    import uvicorn.supervisors
+
+    started: list[Any] = []
+
+    class FakeReload:
+        def __init__(self, config: Any, *, target: Any, sockets: list[socket.socket]) -> None:
+            started.append((config, sockets[0].getsockname()))
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(uvicorn.supervisors, "ChangeReload", FakeReload)
+    target = f"{handlers}:app"
+    argv = ["--reload", "--multi-value-headers", "--timeout", "5", "--base-path", "/shop"]
+    code, out, _ = run(capsys, "serve", target, *argv, "--port", "0")
+    assert code == 0
+    [(config, (host, port))] = started
+    assert out == f"Local ALB on http://127.0.0.1:{port} → {target} (multi-value headers)\n"
+    assert (config.app, config.factory, config.reload) == (
+        "alb_adapter.cli:_reload_app",
+        True,
+        True,
+    )
+    assert config.reload_dirs == [Path.cwd()]
+    assert (config.host, config.port, host) == ("127.0.0.1", port, "127.0.0.1")
+
+    app = cli._reload_app()
+    assert isinstance(app, ALBEmulator)
+    [lambda_target] = app.config.targets.values()
+    assert (lambda_target.handler, lambda_target.multi_value_headers, lambda_target.timeout) == (
+        target,
+        True,
+        5.0,
+    )
+    assert app.handler_options == {"base_path": "/shop"}
+
+
+def test_reload_factory_with_a_config_file(
+    tmp_path: Path, handlers: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "rules.toml"
+    config.write_text(RULES.format(handler=f"{handlers}:echo"))
+    options = {
+        "target": None,
+        "config": str(config),
+        "multi_value_headers": False,
+        "timeout": 30.0,
+        "handler_options": {},
+        "log_level": "warning",
+    }
+    monkeypatch.setenv(cli.RELOAD_ENV, json.dumps(options))
+    app = cli._reload_app()
+    assert set(app.config.targets) == {"app"}
+    assert app.config.targets["app"].multi_value_headers is True
+    assert [rule.priority for rule in app.config.rules] == [10]
+
+
+def test_reload_factory_needs_its_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(cli.RELOAD_ENV)
+    with pytest.raises(RuntimeError, match="for 'alb-adapter serve --reload'"):
+        cli._reload_app()
+
+
+# --------------------------------------------------------------------------- as processes
+
+
+def subprocess_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONPATH": str(ROOT)}
+
+
+def test_python_dash_m(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "alb_adapter", "event", "/x"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=subprocess_env(),
+        timeout=30,
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    event = json.loads(result.stdout)
+    assert event == make_event("GET", "/x", trace_id=trace_id(event))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "alb_adapter", "invoke", "nowhere_xyz:handler"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=subprocess_env(),
+        timeout=30,
+    )
+    expected = "alb-adapter: nowhere_xyz:handler: no module named 'nowhere_xyz'\n"
+    assert (result.returncode, result.stdout, result.stderr) == (1, "", expected)
+
+
+def console_script() -> str | None:
+    beside = Path(sys.executable).parent / "alb-adapter"
+    return str(beside) if beside.is_file() else shutil.which("alb-adapter")
+
+
+@pytest.mark.skipif(
+    console_script() is None, reason="the package is not installed (pip install -e .)"
+)
+def test_console_script() -> None:
+    script = console_script()
+    assert script is not None
+    result = subprocess.run(
+        [script, "--version"], capture_output=True, text=True, check=False, timeout=30
+    )
+    assert (result.returncode, result.stdout) == (0, f"alb-adapter {alb_adapter.__version__}\n")
+    result = subprocess.run(
+        [script, "event", "HEAD", "/y"], capture_output=True, text=True, check=False, timeout=30
+    )
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["httpMethod"] == "HEAD"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_serve_the_flask_example_over_http() -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "alb_adapter", "serve", FLASK_RELATIVE, "--port", str(port)],
+        cwd=ROOT,
+        env=subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, trust_env=False, timeout=10) as client:
+            deadline = time.monotonic() + 20
+            while True:
+                assert process.poll() is None, process.communicate()
+                try:
+                    home = client.get("/")
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, "the server did not answer within 20 s"
+                    time.sleep(0.05)
+            assert home.status_code == 200
+            assert home.headers["content-type"] == "text/html; charset=utf-8"
+            assert "<h1>alb-adapter Flask example</h1>" in home.text
+            # The event ALB built carried the client and the listener as the app sees them.
+            assert f'<link rel="canonical" href="{base}/">' in home.text
+
+            logo = client.get("/logo.png")
+            assert (logo.status_code, logo.headers["content-type"]) == (200, "image/png")
+            assert logo.content.startswith(PNG_SIGNATURE)
+            assert logo.content.endswith(b"IEND\xaeB`\x82")
+
+            trace = client.request("TRACE", "/")
+            assert (trace.status_code, trace.headers["server"]) == (405, "awselb/2.0")
+            big = client.post("/", content=b"x" * 2_000_000)
+            assert big.status_code == 413
+    finally:
+        process.terminate()
+        out, err = process.communicate(timeout=15)
+    if sys.platform != "win32":  # there, terminate() kills without a signal to handle
+        assert process.returncode == 0, err
+    assert out == f"Local ALB on {base} → {FLASK_RELATIVE} (single-value headers)\n"
+    assert "Traceback" not in err
+    for line in ('"GET /" 200', '"GET /logo.png" 200', '"TRACE /" 405', '"POST /" 413'):
+        assert line in err
+    assert err.rstrip().endswith(f"Finished server process [{process.pid}]")
