@@ -67,6 +67,7 @@ class ASGIHandler(BaseHandler):
         if not callable(app):
             raise TypeError(f"ASGIHandler needs an ASGI application (a callable), got {app!r}")
         self.app = app
+        _refuse_running_loop()
         # Deliberately not made the thread's current loop: all app code runs inside it (where
         # get_running_loop() finds it), and a global left behind would outlive close().
         self._loop = asyncio.new_event_loop()
@@ -94,6 +95,10 @@ class ASGIHandler(BaseHandler):
         if not self._loop.is_closed():
             self._lifespan.shutdown()
             self._loop.close()
+
+    def __call__(self, event: object, context: object = None) -> dict[str, object]:
+        _refuse_running_loop()  # a programming error, not the app's: raised, not answered 500
+        return super().__call__(event, context)
 
     def respond(self, request: Request) -> Response:
         scope = build_scope(request, self.config, self._lifespan.state)
@@ -134,6 +139,18 @@ class ASGIHandler(BaseHandler):
 
     def __repr__(self) -> str:
         return f"ASGIHandler({self.app!r}, lifespan={self._lifespan.mode!r}, {self.config!r})"
+
+
+def _refuse_running_loop() -> None:
+    """The handler runs its own loop to completion, which cannot happen inside another one."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise RuntimeError(
+        "ASGIHandler runs its own event loop, so it cannot be built or called from code running "
+        "in one (build it at module level, as Lambda does; in async tests, use a worker thread)"
+    )
 
 
 def _time_budget(context: object) -> float | None:

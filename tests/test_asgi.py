@@ -593,17 +593,34 @@ def test_the_apps_own_runtime_error_is_not_taken_for_the_deadline(
     assert (answer.status, answer.body) == (500, b"Internal Server Error\n")
 
 
-def test_the_handler_leaves_no_global_event_loop_behind(build: Callable[..., ASGIHandler]) -> None:
-    import warnings
+def test_the_handler_leaves_no_global_event_loop_behind() -> None:
+    """In a fresh process (the event loop policy keeps state between tests in this one)."""
+    import subprocess
 
+    code = (
+        "import asyncio, warnings\n"
+        "from alb_adapter import ASGIHandler\n"
+        "async def app(scope, receive, send): pass\n"
+        "handler = ASGIHandler(app, lifespan='off')\n"
+        "warnings.simplefilter('ignore')\n"
+        "print(asyncio.get_event_loop() is handler.loop)\n"
+        "handler.close()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", code], check=False, capture_output=True, text=True
+    )
+    assert result.stdout.strip() == "False", result.stderr
+
+
+def test_building_or_calling_inside_a_running_loop_is_a_clear_error(
+    build: Callable[..., ASGIHandler],
+) -> None:
     handler = build(Recorder())
-    policy = asyncio.get_event_loop_policy()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            current = policy.get_event_loop()  # makes one if none is set: never the handler's
-            assert current is not handler.loop
-        finally:
-            policy.set_event_loop(None)
-            if current is not handler.loop:
-                current.close()
+
+    async def inside() -> None:
+        with pytest.raises(RuntimeError, match="runs its own event loop"):
+            ASGIHandler(Recorder())
+        with pytest.raises(RuntimeError, match="runs its own event loop"):
+            handler(make_event(), None)
+
+    asyncio.run(inside())

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -126,7 +127,8 @@ class ALBEmulator:
         if self.http is not None:
             await self.http.aclose()
         for target in self.lambdas.values():
-            target.close()
+            # An ASGIHandler runs its app's lifespan shutdown on its own loop: not on this one.
+            await asyncio.to_thread(target.close)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -331,8 +333,15 @@ def _fixed(action: FixedResponse) -> Outcome:
 
 
 async def _respond(send: Send, outcome: Outcome) -> None:
-    # Header text goes out as UTF-8, as ALB sends the strings of a Lambda's JSON answer.
-    headers = [(k.encode("latin-1"), v.encode("utf-8")) for k, v in outcome.headers]
+    # Header text goes out as UTF-8, as ALB sends the strings of a Lambda's JSON answer. ALB frames
+    # the response itself: a function's Content-Length or hop-by-hop headers are not passed on.
+    headers = [
+        (k.encode("latin-1"), v.encode("utf-8"))
+        for k, v in outcome.headers
+        if k.lower() not in HOP_BY_HOP and k.lower() != "content-length"
+    ]
+    if not any(k.lower() == "date" for k, _ in outcome.headers):
+        headers.append((b"date", formatdate(usegmt=True).encode()))
     headers.append((b"content-length", str(len(outcome.body)).encode()))
     with contextlib.suppress(OSError):  # the client went away
         await send({"type": "http.response.start", "status": outcome.status, "headers": headers})

@@ -40,6 +40,10 @@ def build_server(
         ws="none",  # upgrade requests reach the emulator, which refuses them as ALB does (400)
         lifespan="on",
         server_header=False,
+        date_header=False,  # the emulator adds Date itself, only where the answer has none
+        # ALB appends the peer to X-Forwarded-For and sets the protocol itself; uvicorn must not
+        # let a local client's own X-Forwarded-* replace the real peer (source-ip rules use it).
+        proxy_headers=False,
         log_config=None,  # keep the logging set up by configure_logging
     )
     return uvicorn.Server(uvicorn_config)

@@ -368,3 +368,40 @@ async def test_a_target_that_fails_to_load_fails_startup() -> None:
     assert messages == [
         {"type": "lifespan.startup.failed", "message": "unused:handler: no module named 'unused'"}
     ]
+
+
+async def test_a_functions_own_framing_headers_are_not_passed_on() -> None:
+    answer = {
+        "statusCode": 200,
+        "headers": {"content-length": "10", "transfer-encoding": "chunked", "x-kept": "1"},
+        "body": "ok",
+    }
+    emulator = await started(CONFIG, lambda event, context: answer)
+    async with await client_for(emulator) as client:
+        response = await client.get("/account/x")
+    await emulator.shutdown()
+    assert (response.status_code, response.content, response.headers["x-kept"]) == (200, b"ok", "1")
+    assert response.headers["content-length"] == "2"
+    assert "transfer-encoding" not in response.headers
+
+
+async def test_shutdown_runs_an_asgi_targets_lifespan_shutdown() -> None:
+    from alb_adapter import ASGIHandler
+
+    events: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                events.append(message["type"])
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                else:
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+
+    handler = await asyncio.to_thread(ASGIHandler, app)  # it runs its own loop: not on this one
+    emulator = await started(CONFIG, handler)
+    await emulator.shutdown()  # on this (running) loop, as under uvicorn
+    assert events == ["lifespan.startup", "lifespan.shutdown"]
