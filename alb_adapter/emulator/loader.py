@@ -80,7 +80,19 @@ def _import_file(path: Path, spec: str) -> Any:
     directory = str(path.resolve().parent)
     if directory not in sys.path:
         sys.path.insert(0, directory)  # its neighbours import as they would on Lambda
+    # The module gets the name Lambda would import it under (the file's stem). Another module
+    # already holding that name is never replaced: the same file is reused, a different one is an
+    # error (on Lambda, `import json` finds the runtime's json, not your json.py, too).
     name = path.stem
+    existing = sys.modules.get(name)
+    if existing is not None:
+        existing_file = getattr(existing, "__file__", None)
+        if existing_file and Path(existing_file).resolve() == path.resolve():
+            return existing
+        where = existing_file or "a built-in module"
+        raise TargetLoadError(
+            f"{spec}: the module name {name!r} is already taken by {where}; rename the file"
+        )
     module_spec = importlib.util.spec_from_file_location(name, path)
     if module_spec is None or module_spec.loader is None:
         raise TargetLoadError(f"{spec}: cannot import {str(path)!r}")

@@ -19,6 +19,8 @@ LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 def configure_logging(level: str = "info") -> None:
     """One readable stream: the access log, rule outcomes, health changes and the app's own logs."""
     logging.basicConfig(level=level.upper(), format=LOG_FORMAT)
+    # The access log already has a line per proxied request; httpx's own would double it.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def build_server(

@@ -121,3 +121,19 @@ def test_a_plain_handler_refuses_handler_options() -> None:
 
     with pytest.raises(TargetLoadError, match="looks like a Lambda handler"):
         as_handler(handler, "x", base_path="/a")
+
+
+def test_a_file_never_replaces_a_module_of_the_same_name(tmp_path: Path) -> None:
+    shadow = tmp_path / "json.py"
+    shadow.write_text("def handler(event, context):\n    return {}\n")
+    with pytest.raises(TargetLoadError, match="the module name 'json' is already taken by"):
+        load_target(f"{shadow}:handler")
+    import json
+
+    assert callable(json.dumps)  # still the standard library's
+
+
+def test_the_same_file_loaded_twice_is_one_module(module_dir: Path) -> None:
+    first = load_target(str(module_dir / "loader_target_mod.py") + ":handler")
+    second = load_target("loader_target_mod.py:handler")
+    assert first is second
