@@ -399,7 +399,11 @@ def test_surrounding_whitespace_is_not_part_of_a_value(multi: bool) -> None:
 def test_a_head_response_has_no_body(multi: bool) -> None:
     response = Response(200, (("Content-Type", "text/plain"), ("ETag", '"x"')), b"hello")
     rendered = render(response, multi, method="HEAD")
-    assert (rendered["statusCode"], rendered["body"], rendered["isBase64Encoded"]) == (200, "", False)
+    assert (rendered["statusCode"], rendered["body"], rendered["isBase64Encoded"]) == (
+        200,
+        "",
+        False,
+    )
     headers = rendered["multiValueHeaders" if multi else "headers"]
     assert headers == (
         {"content-type": ["text/plain"], "etag": ['"x"']}
