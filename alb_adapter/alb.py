@@ -13,12 +13,12 @@ import sys
 
 from .errors import AppError, InvalidBody, InvalidEvent, InvalidResponse, UnsupportedEvent
 from .http import (
+    REASON_PHRASES,
     Request,
     Response,
     has_forbidden_characters,
     is_dropped_response_header,
     is_valid_status,
-    reason_phrase,
 )
 from .log import logger
 
@@ -27,7 +27,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold sta
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from .config import Config
+    from .config import Config, TextTypes
     from .http import Headers
 
 HEALTH_CHECK_AGENT_PREFIX = "ELB-HealthChecker/"
@@ -37,6 +37,7 @@ ALB_MAX_JSON_BYTES = 1_000_000
 # and '#'. '%' is kept, so existing escapes pass through untouched (never decoded and re-encoded).
 _QUERY_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "#")
 _PATH_SAFE = _QUERY_SAFE.replace("?", "")
+_QUERY_SAFE_BYTES = _QUERY_SAFE.encode("ascii")
 
 # The request-body rule of ALB (ELB user guide, "Lambda functions as targets"): these types travel
 # as text, everything else (and anything with a Content-Encoding) as base64.
@@ -58,36 +59,33 @@ def parse_event(event: object, context: object, config: Config) -> Request:
     Raises UnsupportedEvent for anything that is not an ALB event, InvalidEvent naming the field
     for an ALB event with a missing or mistyped field, and InvalidBody (carrying the rest of the
     request) when ``isBase64Encoded`` is true but the body is not base64.
+
+    This runs on every invocation, so the common case is one pass over each map with the checks
+    inlined; the error messages are built only when something is wrong.
     """
-    if not isinstance(event, dict):
+    if type(event) is not dict:
         raise UnsupportedEvent(
             f"expected an ALB event (a JSON object with requestContext.elb), got "
             f"{type(event).__name__}"
         )
     request_context = event.get("requestContext")
-    if not isinstance(request_context, dict) or "elb" not in request_context:
-        seen = ", ".join(sorted(map(str, event))) or "no keys"
-        inner = ""
-        if isinstance(request_context, dict):
-            inner = (
-                f"; requestContext has: {', '.join(sorted(map(str, request_context))) or 'no keys'}"
-            )
-        raise UnsupportedEvent(
-            f"not an ALB event: requestContext.elb is missing (event has: {seen}{inner}). "
-            "alb_adapter handles Application Load Balancer events only"
-        )
+    if type(request_context) is not dict or "elb" not in request_context:
+        raise UnsupportedEvent(_not_alb(event, request_context))
 
     method = event.get("httpMethod")
-    if not isinstance(method, str) or not method:
-        raise InvalidEvent("httpMethod", _must_be("a non-empty string", method))
-    if not method.isascii() or not method.isprintable() or " " in method:
+    if type(method) is not str or (method not in _METHODS and not _is_token(method)):
+        if not isinstance(method, str) or not method:
+            raise InvalidEvent("httpMethod", _must_be("a non-empty string", method))
         raise InvalidEvent("httpMethod", f"is not an HTTP method: {method!r}")
 
     raw_path, path = _parse_path(event.get("path"))
 
+    # One pass over the headers: the pairs in order, and the last value of each name.
+    last: dict[str, str] = {}
+    forwarded_for: list[str] = []
     multi_value = event.get("multiValueHeaders") is not None
     if multi_value:
-        headers = _multi_value_headers(event["multiValueHeaders"])
+        headers = _multi_value_headers(event["multiValueHeaders"], last, forwarded_for)
         query_string = _multi_value_query(event.get("multiValueQueryStringParameters"))
         if event.get("headers") or event.get("queryStringParameters"):
             _log_warning(
@@ -96,28 +94,59 @@ def parse_event(event: object, context: object, config: Config) -> Request:
                 "headers/queryStringParameters"
             )
     else:
-        headers = _single_value_headers(event.get("headers"))
+        headers = _single_value_headers(event.get("headers"), last)
         query_string = _single_value_query(event.get("queryStringParameters"))
+        xff = last.get("x-forwarded-for")
+        if xff is not None:
+            forwarded_for.append(xff)
 
-    scheme, server = _server(headers, config)
-    user_agent = _last(headers, "user-agent")
+    scheme, server = _server(last, config)
+    user_agent = last.get("user-agent")
+    try:
+        body = _parse_body(event)
+        body_error = None
+    except InvalidBody as exc:
+        body, body_error = b"", exc
     request = Request(
         method=method,
         raw_path=raw_path,
         path=path,
         query_string=query_string,
         headers=headers,
-        body=b"",
+        body=body,
         scheme=scheme,
         server=server,
-        client=_client(headers, config.trusted_hops),
+        client=_client(forwarded_for, config.trusted_hops),
         multi_value=multi_value,
         health_check=user_agent is not None and user_agent.startswith(HEALTH_CHECK_AGENT_PREFIX),
         event=event,
         context=context,
     )
-    body = _parse_body(event, request)
-    return request.replace(body=body) if body else request
+    if body_error is not None:
+        body_error.request = request  # so the 400 goes out in the header mode ALB expects
+        raise body_error
+    return request
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _not_alb(event: dict[str, object], request_context: object) -> str:
+    seen = ", ".join(sorted(map(str, event))) or "no keys"
+    inner = ""
+    if isinstance(request_context, dict):
+        inner = f"; requestContext has: {', '.join(sorted(map(str, request_context))) or 'no keys'}"
+    return (
+        f"not an ALB event: requestContext.elb is missing (event has: {seen}{inner}). "
+        "alb_adapter handles Application Load Balancer events only"
+    )
+
+
+def _is_token(text: str) -> bool:
+    """Non-empty printable ASCII without spaces or colons: a method or a header name."""
+    return (
+        bool(text) and text.isascii() and text.isprintable() and " " not in text and ":" not in text
+    )
 
 
 def _must_be(expected: str, value: object) -> str:
@@ -128,7 +157,7 @@ def _must_be(expected: str, value: object) -> str:
 
 def _parse_path(value: object) -> tuple[str, bytes]:
     """(raw path, percent-decoded bytes). The raw form keeps every escape, so %2F stays visible."""
-    if not isinstance(value, str):
+    if type(value) is not str:
         raise InvalidEvent("path", _must_be("a string", value))
     raw = value or "/"
     if raw[0] != "/":
@@ -144,7 +173,10 @@ def _parse_path(value: object) -> tuple[str, bytes]:
 
 def _is_safe(text: str) -> bool:
     """True when ``text`` needs no escaping to sit in a URL (the common case, checked in C)."""
-    return text.isascii() and text.isprintable() and " " not in text and "#" not in text
+    try:
+        return not text.encode("ascii").translate(None, _QUERY_SAFE_BYTES)
+    except UnicodeEncodeError:
+        return False
 
 
 def _quote(text: str, safe: str, field: str) -> str:
@@ -159,45 +191,93 @@ def _quote(text: str, safe: str, field: str) -> str:
         ) from None
 
 
-def _header_value(name: str, value: object, field: str) -> str:
-    if not isinstance(value, str):
-        raise InvalidEvent(field, _must_be("a string", value))
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise InvalidEvent(field, "is not valid Unicode") from None
-    return value
+# The characters of a lowercase header name (RFC 9110 token): a name made only of these needs no
+# other check, and bytes.translate tells in one C pass.
+_LOWERCASE_TOKEN = b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
+
+# Lowercase forms of header names already seen and checked (names repeat on every invocation).
+# Bounded, since names come from clients.
+_HEADER_NAMES: dict[str, str] = {}
+_HEADER_NAMES_MAX = 1024
 
 
-def _single_value_headers(value: object) -> Headers:
+def _header_name(name: object, field: str) -> str:
+    """The checked, lowercased name (the slow path of the cache above)."""
+    if type(name) is not str or not _is_token(name):
+        raise InvalidEvent(field, f"has a key that is not a header name: {name!r:.60}")
+    lower = name.lower()
+    if len(_HEADER_NAMES) < _HEADER_NAMES_MAX:
+        _HEADER_NAMES[name] = lower
+    return lower
+
+
+def _check_text(value: str, field: str) -> None:
+    """Non-ASCII header text must be encodable (JSON can carry lone surrogates; HTTP cannot)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidEvent(field, "is not valid Unicode") from None
+
+
+def _single_value_headers(value: object, last: dict[str, str]) -> Headers:
     if value is None:
         return ()
-    if not isinstance(value, dict):
+    if type(value) is not dict:
         raise InvalidEvent("headers", _must_be("an object of strings", value))
-    return tuple(
-        (_header_name(name, "headers"), _header_value(name, item, f"headers[{name!r}]"))
-        for name, item in value.items()
-    )
+    # ALB's own events: lowercase well-formed names, string ASCII values. Checked in bulk, in C.
+    try:
+        names = "".join(value).encode("ascii")
+        values_text = "".join(value.values())
+    except (TypeError, UnicodeEncodeError):
+        pass  # a non-string or non-ASCII name somewhere: the loop below names it
+    else:
+        if (
+            not names.translate(None, _LOWERCASE_TOKEN)
+            and values_text.isascii()
+            and "" not in value
+        ):
+            last.update(value)
+            return tuple(value.items())
+    known = _HEADER_NAMES
+    for name, item in value.items():
+        lower = known.get(name) or _header_name(name, "headers")
+        if type(item) is not str:
+            raise InvalidEvent(f"headers[{name!r}]", _must_be("a string", item))
+        if not item.isascii():
+            _check_text(item, f"headers[{name!r}]")
+        # A hand-made event may spell one name twice (Host, host): one value per name, the last,
+        # as ALB's single-value mode itself keeps.
+        last.pop(lower, None)
+        last[lower] = item
+    return tuple(last.items())
 
 
-def _multi_value_headers(value: object) -> Headers:
-    if not isinstance(value, dict):
+def _multi_value_headers(value: object, last: dict[str, str], forwarded_for: list[str]) -> Headers:
+    if type(value) is not dict:
         raise InvalidEvent("multiValueHeaders", _must_be("an object of string lists", value))
     pairs: list[tuple[str, str]] = []
-    for name, items in value.items():
-        lower = _header_name(name, "multiValueHeaders")
-        for index, item in enumerate(_as_list(items, f"multiValueHeaders[{name!r}]")):
-            pairs.append(
-                (lower, _header_value(lower, item, f"multiValueHeaders[{name!r}][{index}]"))
-            )
+    names = _HEADER_NAMES
+    for name, entry in value.items():
+        lower = names.get(name) or _header_name(name, "multiValueHeaders")
+        items = entry if type(entry) is list else _as_list(entry, f"multiValueHeaders[{name!r}]")
+        is_xff = lower == "x-forwarded-for"
+        for index, raw in enumerate(items):
+            if type(raw) is str and raw.isascii():
+                item = raw
+            else:
+                item = _check_item(raw, f"multiValueHeaders[{name!r}][{index}]")
+            pairs.append((lower, item))
+            last[lower] = item
+            if is_xff:
+                forwarded_for.append(item)
     return tuple(pairs)
 
 
-def _header_name(name: str, field: str) -> str:
-    if not name or not name.isascii() or not name.isprintable() or " " in name or ":" in name:
-        raise InvalidEvent(field, f"has a key that is not a header name: {name!r:.60}")
-    return name.lower()
+def _check_item(item: object, field: str) -> str:
+    if type(item) is not str:
+        raise InvalidEvent(field, _must_be("a string", item))
+    _check_text(item, field)
+    return item
 
 
 def _as_list(items: object, field: str) -> list[object]:
@@ -212,30 +292,49 @@ def _as_list(items: object, field: str) -> list[object]:
 
 
 def _query_part(text: object, field: str) -> str:
-    if not isinstance(text, str):
+    if type(text) is not str:
         raise InvalidEvent(field, _must_be("a string", text))
     return text if _is_safe(text) else _quote(text, _QUERY_SAFE, field)
 
 
 def _single_value_query(value: object) -> str:
-    if value is None:
+    if not value and (value is None or type(value) is dict):
         return ""
-    if not isinstance(value, dict):
+    if type(value) is not dict:
         raise InvalidEvent("queryStringParameters", _must_be("an object of strings", value))
+    try:
+        query = "&".join([key + "=" + item for key, item in value.items()])
+    except TypeError:  # a value (or key) that is not a string: say which
+        query = ""
+    # Nearly always already safe: one check on the whole string instead of one per part.
+    if query and _is_safe(query):
+        return query
     return "&".join(
-        f"{_query_part(key, 'queryStringParameters')}="
-        f"{_query_part(item, f'queryStringParameters[{key!r}]')}"
-        for key, item in value.items()
+        [
+            f"{_query_part(key, 'queryStringParameters')}="
+            f"{_query_part(item, f'queryStringParameters[{key!r}]')}"
+            for key, item in value.items()
+        ]
     )
 
 
 def _multi_value_query(value: object) -> str:
-    if value is None:
+    if not value and (value is None or type(value) is dict):
         return ""
-    if not isinstance(value, dict):
+    if type(value) is not dict:
         raise InvalidEvent(
             "multiValueQueryStringParameters", _must_be("an object of string lists", value)
         )
+    try:
+        query = "&".join(
+            [key + "=" + item for key, items in value.items() for item in items]
+            if all(type(items) is list for items in value.values())
+            else []
+        )
+    except TypeError:
+        query = ""
+    if query and _is_safe(query):
+        return query
     pairs: list[str] = []
     for key, items in value.items():
         field = f"multiValueQueryStringParameters[{key!r}]"
@@ -245,31 +344,28 @@ def _multi_value_query(value: object) -> str:
     return "&".join(pairs)
 
 
-def _last(headers: Headers, name: str) -> str | None:
-    found = None
-    for key, value in headers:
-        if key == name:
-            found = value
-    return found
-
-
-def _server(headers: Headers, config: Config) -> tuple[str, tuple[str, int]]:
+def _server(last: dict[str, str], config: Config) -> tuple[str, tuple[str, int]]:
     """Scheme and (host, port) as the client addressed the load balancer."""
-    proto = _last(headers, "x-forwarded-proto")
-    scheme = proto.strip().lower() if proto else "http"
-    if scheme not in ("http", "https"):
+    proto = last.get("x-forwarded-proto")
+    if proto is None:
         scheme = "http"
-    port_text = _last(headers, "x-forwarded-port")
+    else:
+        scheme = proto.strip().lower()
+        if scheme != "https" and scheme != "http":  # noqa: PLR1714 (faster than a tuple)
+            scheme = "http"
+    port_text = last.get("x-forwarded-port")
     port = int(port_text) if port_text and port_text.isdigit() and len(port_text) <= 5 else 0
     if not 0 < port < 65536:
         port = 443 if scheme == "https" else 80
-    host = _last(headers, "host")
+    host = last.get("host")
     name = _host_name(host) if host else ""
     return scheme, (name or config.default_host, port)
 
 
 def _host_name(host: str) -> str:
     """The Host header without its port; an IPv6 literal keeps its brackets off."""
+    if ":" not in host:
+        return host.strip()
     host = host.strip()
     if host.startswith("["):
         end = host.find("]")
@@ -277,19 +373,20 @@ def _host_name(host: str) -> str:
     return host.partition(":")[0]
 
 
-def _client(headers: Headers, trusted_hops: int) -> tuple[str, int] | None:
+def _client(values: list[str], trusted_hops: int) -> tuple[str, int] | None:
     """The client address from X-Forwarded-For, trusting only the last ``trusted_hops`` entries.
 
     ALB appends the address of the peer it saw, so with one trusted hop (ALB alone) the client is
     the rightmost entry; everything to its left came from the client and can be forged. With a
     CDN in front (two hops) it is the second from the right, and so on. No header: no client.
     """
-    if trusted_hops == 0:
+    if trusted_hops == 0 or not values:
         return None
-    values = [value for key, value in headers if key == "x-forwarded-for"]
-    if not values:
-        return None
-    entries = [entry.strip() for entry in ",".join(values).split(",")]
+    joined = values[0] if len(values) == 1 else ",".join(values)
+    if "," not in joined and trusted_hops == 1:
+        entry = joined.strip()
+        return _address(entry) if entry else None
+    entries = [entry.strip() for entry in joined.split(",")]
     entries = [entry for entry in entries if entry]
     if not entries:
         return None
@@ -299,6 +396,8 @@ def _client(headers: Headers, trusted_hops: int) -> tuple[str, int] | None:
 
 def _address(entry: str) -> tuple[str, int]:
     """``ip``, ``ip:port`` or ``[v6]:port`` (ALB's xff_client_port format) -> (ip, port or 0)."""
+    if ":" not in entry:
+        return entry, 0
     if entry.startswith("["):
         host, _, rest = entry[1:].partition("]")
         port_text = rest[1:] if rest.startswith(":") else ""
@@ -310,26 +409,26 @@ def _address(entry: str) -> tuple[str, int]:
     return host, port if port < 65536 else 0
 
 
-def _parse_body(event: Mapping[str, object], request: Request) -> bytes:
+def _parse_body(event: Mapping[str, object]) -> bytes:
     body = event.get("body")
-    if body is None or body == "":
+    if not body and (body is None or body == ""):
         return b""
-    if not isinstance(body, str):
+    if type(body) is not str:
         raise InvalidEvent("body", _must_be("a string", body))
     encoded = event.get("isBase64Encoded")
     if encoded is None:
         encoded = False
-    if not isinstance(encoded, bool):
+    elif type(encoded) is not bool:
         raise InvalidEvent("isBase64Encoded", _must_be("true or false", encoded))
     if not encoded:
         try:
             return body.encode("utf-8")
         except UnicodeEncodeError:
-            raise InvalidBody("is not valid Unicode text", request) from None
+            raise InvalidBody("is not valid Unicode text") from None
     try:
         return _b64decode(body)
     except (binascii.Error, ValueError):
-        raise InvalidBody("is not valid base64 although isBase64Encoded is true", request) from None
+        raise InvalidBody("is not valid base64 although isBase64Encoded is true") from None
 
 
 def _b64decode(text: str) -> bytes:
@@ -352,13 +451,15 @@ def render_response(response: Response, request: Request, config: Config) -> dic
     ResponseTooLarge when the JSON would exceed ``max_response_bytes`` even gzipped.
     """
     status = response.status
-    if not is_valid_status(status):
+    if type(status) is not int or not 100 <= status <= 599:
         raise AppError(f"status must be an int from 100 to 599, got {status!r}")
-    reason = response.reason or reason_phrase(status)
-    if has_forbidden_characters(reason):
+    reason = response.reason
+    if reason is None:
+        reason = REASON_PHRASES.get(status, "Unknown")
+    elif has_forbidden_characters(reason):
         raise AppError(f"reason phrase contains CR, LF or NUL: {reason!r}")
 
-    grouped = _group_headers(response.headers)
+    grouped, header_chars = _group_headers(response.headers)
     body = response.body
     if type(body) is not bytes:
         body = bytes(body)
@@ -366,36 +467,64 @@ def render_response(response: Response, request: Request, config: Config) -> dic
         body = b""  # as every HTTP server does; frameworks such as Starlette leave it to them
 
     result = _render(status, reason, grouped, body, request, config)
-    if _may_exceed(result, body, config.max_response_bytes):
+    # A cheap upper bound first: JSON escaping grows one byte of UTF-8 text to at most 6
+    # characters (\u0001) and a header character to at most 12 (a non-BMP one); base64 is never
+    # escaped. Only near the limit is the exact size computed.
+    text = result["body"]
+    assert isinstance(text, str)
+    bound = 256 + 12 * header_chars + (len(text) if result["isBase64Encoded"] else 6 * len(body))
+    limit = config.max_response_bytes
+    if bound > limit:
         size = _json_size(result)
-        if size > config.max_response_bytes:
+        if size > limit:
             result = _shrink(result, size, status, reason, grouped, body, request, config)
     return result
 
 
-_BLANKS = (" ", "\t")
+# Response header names already checked: name as the app wrote it -> lowercase name, or "" for a
+# header ALB must not get (hop-by-hop, Content-Length). Bounded: apps use a handful of names.
+_RESPONSE_NAMES: dict[str, str] = {}
+_RESPONSE_NAMES_MAX = 1024
 
 
-def _group_headers(headers: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
-    """Headers by lowercase name, in order; hop-by-hop and Content-Length dropped."""
+def _response_header_name(name: object) -> str:
+    if type(name) is not str:
+        raise AppError(f"header names must be str, got {name!r}")
+    lower = name.lower()
+    if is_dropped_response_header(lower):
+        lower = ""
+    elif not name or not name.isascii() or has_forbidden_characters(name) or ":" in name:
+        raise AppError(f"invalid header name {name!r}")
+    if len(_RESPONSE_NAMES) < _RESPONSE_NAMES_MAX:
+        _RESPONSE_NAMES[name] = lower
+    return lower
+
+
+def _group_headers(headers: Iterable[tuple[str, str]]) -> tuple[dict[str, list[str]], int]:
+    """Headers by lowercase name, in order, hop-by-hop and Content-Length dropped; and how many
+    characters they hold (for the size bound)."""
     grouped: dict[str, list[str]] = {}
+    chars = 0
+    names = _RESPONSE_NAMES
     for name, value in headers:
-        if type(name) is not str or type(value) is not str:
-            raise AppError(f"header names and values must be str, got {name!r}: {value!r}")
-        lower = name.lower()
-        if is_dropped_response_header(lower):
+        if type(value) is not str:
+            raise AppError(f"header values must be str, got {name!r}: {value!r}")
+        lower = names.get(name)
+        if lower is None:
+            lower = _response_header_name(name)
+        if not lower:
             continue
-        if not name or not name.isascii() or has_forbidden_characters(name) or ":" in name:
-            raise AppError(f"invalid header name {name!r}")
-        if has_forbidden_characters(value):
+        if not value.isprintable() and ("\r" in value or "\n" in value or "\0" in value):
             raise AppError(f"header {name!r} contains CR, LF or NUL (header injection): {value!r}")
         # Surrounding blanks are not part of a value (RFC 9110 §5.5); Django adds one to cookies.
-        clean = value.strip(" \t") if value[:1] in _BLANKS or value[-1:] in _BLANKS else value
-        if lower in grouped:
-            grouped[lower].append(clean)
-        else:
+        clean = value.strip(" \t")
+        chars += len(lower) + len(clean) + 1
+        values = grouped.get(lower)
+        if values is None:
             grouped[lower] = [clean]
-    return grouped
+        else:
+            values.append(clean)
+    return grouped, chars
 
 
 def _render(
@@ -424,16 +553,28 @@ def _encode_body(body: bytes, grouped: dict[str, list[str]], config: Config) -> 
     """Text when the type is listed as text, nothing encodes it and it is UTF-8; else base64."""
     if not body:
         return "", False
-    encoding = grouped.get("content-encoding")
     content_type = grouped.get("content-type")
-    if (not encoding or encoding[-1].strip().lower() in ("", "identity")) and content_type:
-        media_type, _, params = content_type[-1].partition(";")
-        if config.text_content_types.matches(media_type.strip().lower()) and _utf8_charset(params):
+    encoding = grouped.get("content-encoding")
+    if content_type and (not encoding or encoding[-1].strip().lower() in ("", "identity")):
+        text_types = config.text_content_types
+        as_text = text_types.cache.get(content_type[-1])
+        if as_text is None:
+            as_text = _is_text_type(content_type[-1], text_types)
+        if as_text:
             try:
                 return body.decode("utf-8"), False
             except UnicodeDecodeError:
                 pass  # mislabelled bytes: base64 keeps them intact instead of a 502
     return binascii.b2a_base64(body, newline=False).decode("ascii"), True
+
+
+def _is_text_type(content_type: str, text_types: TextTypes) -> bool:
+    """Whether this Content-Type value is sent as text (remembered: apps use a handful)."""
+    media_type, _, params = content_type.partition(";")
+    as_text = text_types.matches(media_type.strip().lower()) and _utf8_charset(params)
+    if len(text_types.cache) < 256:
+        text_types.cache[content_type] = as_text
+    return as_text
 
 
 def _utf8_charset(params: str) -> bool:
@@ -492,23 +633,6 @@ def _single_value(grouped: dict[str, list[str]], config: Config) -> dict[str, st
                 "target group, or choose multi_cookie='case-variants'"
             )
     return headers
-
-
-def _may_exceed(result: dict[str, object], body: bytes, limit: int) -> bool:
-    """A cheap upper bound on the JSON size; only near the limit is the exact size computed.
-
-    JSON escaping grows one byte of UTF-8 text to at most 6 characters (``\\u0001``); base64
-    text is never escaped, so it counts once.
-    """
-    text = result["body"]
-    assert isinstance(text, str)
-    bound = 256 + (len(text) if result["isBase64Encoded"] else 6 * len(body))
-    headers = result["multiValueHeaders"] if "multiValueHeaders" in result else result["headers"]
-    assert isinstance(headers, dict)
-    for name, values in headers.items():
-        for value in values if isinstance(values, list) else (values,):
-            bound += 12 * (len(name) + len(value)) + 8  # 12: a non-BMP character
-    return bound > limit
 
 
 def _json_size(result: dict[str, object]) -> int:

@@ -108,24 +108,23 @@ class ASGIHandler(BaseHandler):
         task = loop.create_task(cycle.run(self.app, scope, self.config.raise_app_exceptions))
         if budget is None:
             return loop.run_until_complete(task)
-        timed_out: list[bool] = []
+        timers: list[asyncio.TimerHandle] = []
 
         def cancel_app() -> None:
-            timed_out.append(True)
             task.cancel()
+            # An app that swallows the cancellation: stop the loop under it, answer anyway.
+            timers.append(loop.call_later(CANCEL_GRACE_SECONDS, loop.stop))
 
-        cancel = loop.call_later(budget, cancel_app)
-        # An app that swallows the cancellation: stop the loop under it, answer anyway.
-        stop = loop.call_later(budget + CANCEL_GRACE_SECONDS, loop.stop)
+        timers.append(loop.call_later(budget, cancel_app))
         try:
             return loop.run_until_complete(task)
         except (asyncio.CancelledError, RuntimeError):
-            if not timed_out:
+            if len(timers) == 1:
                 raise  # the app's own error, not our deadline
             return self._deadline_answer(request, budget, cycle)
         finally:
-            cancel.cancel()
-            stop.cancel()
+            for timer in timers:
+                timer.cancel()
 
     def _deadline_answer(self, request: Request, budget: float, cycle: HTTPCycle) -> Response:
         message = (
@@ -187,18 +186,27 @@ def build_scope(request: Request, config: Config, state: Mapping[str, Any]) -> d
     """
     path = request.path.decode("utf-8", "surrogateescape")
     root_path, _ = split_base_path(path, config.base_path)
-    headers: list[tuple[bytes, bytes]] = []
-    cookie_index = -1
-    for name, value in request.headers:
-        if name == "cookie":
-            if cookie_index >= 0:
-                headers[cookie_index] = (
-                    b"cookie",
-                    headers[cookie_index][1] + b"; " + _header_bytes(value),
-                )
-                continue
-            cookie_index = len(headers)
-        headers.append((name.encode("ascii"), _header_bytes(value)))
+    headers: list[tuple[bytes, bytes]]
+    if not request.multi_value:  # one value per name: nothing to merge
+        try:
+            headers = [
+                (name.encode("ascii"), value.encode("ascii")) for name, value in request.headers
+            ]
+        except UnicodeEncodeError:
+            headers = [
+                (name.encode("ascii"), _header_bytes(value)) for name, value in request.headers
+            ]
+    else:
+        headers = []
+        cookie_index = -1
+        for name, value in request.headers:
+            if name == "cookie":
+                if cookie_index >= 0:
+                    merged = headers[cookie_index][1] + b"; " + _header_bytes(value)
+                    headers[cookie_index] = (b"cookie", merged)
+                    continue
+                cookie_index = len(headers)
+            headers.append((name.encode("ascii"), _header_bytes(value)))
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": SPEC_VERSION},

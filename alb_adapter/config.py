@@ -46,12 +46,14 @@ _set = object.__setattr__
 class TextTypes:
     """A compiled ``text_content_types`` list: exact types, ``type/*`` and ``type/*+suffix``."""
 
-    __slots__ = ("exact", "patterns", "prefixes", "suffixes")
+    __slots__ = ("cache", "exact", "patterns", "prefixes", "suffixes")
 
     exact: frozenset[str]
     prefixes: tuple[str, ...]
     suffixes: tuple[tuple[str, str], ...]
     patterns: tuple[str, ...]
+    # Content-Type header values already classified (text or not); filled by the ALB codec.
+    cache: dict[str, bool]
 
     def __init__(self, patterns: Iterable[str]) -> None:
         exact: set[str] = set()
@@ -94,6 +96,7 @@ class TextTypes:
         _set(self, "prefixes", tuple(prefixes))
         _set(self, "suffixes", tuple(suffixes))
         _set(self, "patterns", tuple(kept))
+        _set(self, "cache", {})
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("TextTypes is immutable")

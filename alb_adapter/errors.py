@@ -35,9 +35,9 @@ class InvalidBody(InvalidEvent):
     the load balancer expects.
     """
 
-    def __init__(self, problem: str, request: Request) -> None:
+    def __init__(self, problem: str, request: Request | None = None) -> None:
         super().__init__("body", problem)
-        self.request = request
+        self.request = request  # set by parse_event before the error leaves it
 
 
 class AppError(AdapterError):

@@ -43,6 +43,7 @@ class BaseHandler:
             request = parse_event(event, context, config)
         except InvalidBody as exc:
             logger().warning("answering 400 without calling the app: %s", exc)
+            assert exc.request is not None  # noqa: PT017 (parse_event always sets it)
             return render_response(
                 plain_response(400, "Bad Request: the request body could not be decoded.\n"),
                 exc.request,

@@ -1,11 +1,14 @@
 """The neutral model between wire formats: Request and Response, plus status and header helpers.
 
-Nothing here knows ALB, WSGI or ASGI. The classes are hand-written immutable slotted classes
-rather than dataclasses because ``dataclasses`` imports ``inspect``, which alone costs about as
-much as the whole budget for ``import alb_adapter`` (paid in every Lambda cold start).
+Nothing here knows ALB, WSGI or ASGI. The classes are hand-written immutable records rather than
+dataclasses because ``dataclasses`` imports ``inspect``, which alone costs about as much as the
+whole budget for ``import alb_adapter`` (paid in every Lambda cold start), and because a frozen
+dataclass sets each field through ``object.__setattr__``, slow on a path run per invocation.
 """
 
 from __future__ import annotations
+
+from operator import itemgetter
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
 
@@ -14,13 +17,17 @@ if TYPE_CHECKING:
 
     Headers = tuple[tuple[str, str], ...]
 
-_set = object.__setattr__
 
-
-class _Frozen:
-    """Immutability, equality and repr from ``__slots__``, shared by Request and Response."""
+class _Record(tuple):  # type: ignore[type-arg]
+    """Immutable fields by name, for Request and Response: a tuple underneath, because building
+    one is a single C call (per invocation, that matters), with a read-only property per field."""
 
     __slots__ = ()
+    _fields: tuple[str, ...] = ()
+
+    def __init_subclass__(cls) -> None:
+        for index, name in enumerate(cls._fields):
+            setattr(cls, name, property(itemgetter(index)))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable (tried to set {name!r})")
@@ -28,30 +35,27 @@ class _Frozen:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable (tried to delete {name!r})")
 
-    def _names(self) -> tuple[str, ...]:
-        names: tuple[str, ...] = type(self).__slots__
-        return names
-
-    def _values(self) -> tuple[object, ...]:
-        return tuple(getattr(self, name) for name in self._names())
-
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self._values() == other._values()
+        return tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
 
     __hash__ = None  # type: ignore[assignment]  # holds the event, a dict
 
     def __repr__(self) -> str:
         fields = ", ".join(
-            f"{name}={getattr(self, name)!r}"
-            for name in self._names()
+            f"{name}={value!r}"
+            for name, value in zip(self._fields, self, strict=True)
             if name not in ("event", "context")
         )
         return f"{type(self).__name__}({fields})"
 
 
-class Request(_Frozen):
+class Request(_Record):
     """One HTTP request as the load balancer forwarded it, before any framework sees it.
 
     ``raw_path`` is the path exactly as sent (still percent-encoded, so ``%2F`` stays
@@ -61,7 +65,8 @@ class Request(_Frozen):
     the response must mirror. ``health_check`` is true for the load balancer's own probes.
     """
 
-    __slots__ = (
+    __slots__ = ()
+    _fields = (
         "method",
         "raw_path",
         "path",
@@ -91,9 +96,8 @@ class Request(_Frozen):
     event: Mapping[str, object]
     context: object
 
-    def __init__(
-        self,
-        *,
+    def __new__(
+        cls,
         method: str,
         raw_path: str,
         path: bytes,
@@ -107,20 +111,25 @@ class Request(_Frozen):
         health_check: bool = False,
         event: Mapping[str, object] | None = None,
         context: object = None,
-    ) -> None:
-        _set(self, "method", method)
-        _set(self, "raw_path", raw_path)
-        _set(self, "path", path)
-        _set(self, "query_string", query_string)
-        _set(self, "headers", headers)
-        _set(self, "body", body)
-        _set(self, "scheme", scheme)
-        _set(self, "server", server)
-        _set(self, "client", client)
-        _set(self, "multi_value", multi_value)
-        _set(self, "health_check", health_check)
-        _set(self, "event", {} if event is None else event)
-        _set(self, "context", context)
+    ) -> Request:
+        return tuple.__new__(
+            cls,
+            (
+                method,
+                raw_path,
+                path,
+                query_string,
+                headers,
+                body,
+                scheme,
+                server,
+                client,
+                multi_value,
+                health_check,
+                {} if event is None else event,
+                context,
+            ),
+        )
 
     def header(self, name: str) -> str | None:
         """The last value of header ``name`` (lowercase), or None: what a proxy would trust."""
@@ -131,37 +140,35 @@ class Request(_Frozen):
         return found
 
     def replace(self, **changes: object) -> Request:
-        """A copy with some fields changed (used to attach the body after parsing the rest)."""
-        fields: dict[str, object] = {name: getattr(self, name) for name in self._names()}
+        """A copy with some fields changed."""
+        fields: dict[str, object] = dict(zip(self._fields, self, strict=True))
         fields.update(changes)
         return Request(**fields)  # type: ignore[arg-type]
 
 
-class Response(_Frozen):
+class Response(_Record):
     """What the application answered, whole: ALB cannot stream, so the body is always complete.
 
     ``reason`` is the application's own reason phrase when it gave one (a WSGI status line does);
     None means "use the standard phrase". Header names keep the application's spelling.
     """
 
-    __slots__ = ("status", "reason", "headers", "body")
+    __slots__ = ()
+    _fields = ("status", "reason", "headers", "body")
 
     status: int
     reason: str | None
     headers: Headers
     body: bytes
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         status: int,
         headers: Headers = (),
         body: bytes = b"",
         reason: str | None = None,
-    ) -> None:
-        _set(self, "status", status)
-        _set(self, "reason", reason)
-        _set(self, "headers", headers)
-        _set(self, "body", body)
+    ) -> Response:
+        return tuple.__new__(cls, (status, reason, headers, body))
 
     def header(self, name: str) -> str | None:
         """The last value of header ``name`` (compared case-insensitively), or None."""

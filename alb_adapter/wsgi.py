@@ -122,15 +122,28 @@ def build_environ(
     }
     if client and client[1]:
         environ["REMOTE_PORT"] = str(client[1])
+    keys = _ENVIRON_KEYS
+    if not request.multi_value:
+        # One value per name (single-value mode): nothing to join.
+        for name, value in request.headers:
+            key = keys.get(name, "")
+            if key == "":
+                key = _environ_key(name)
+            if key is not None:
+                environ[key] = value if value.isascii() else _native(value)
+        return environ
     for name, value in request.headers:
-        key = _environ_key(name)
+        key = keys.get(name, "")
+        if key == "":
+            key = _environ_key(name)
         if key is None:
             continue
-        native = _native(value)
+        if not value.isascii():
+            value = _native(value)  # noqa: PLW2901
         if key in environ and key != "CONTENT_TYPE":
-            environ[key] = f"{environ[key]}{'; ' if key == 'HTTP_COOKIE' else ', '}{native}"
+            environ[key] = f"{environ[key]}{'; ' if key == 'HTTP_COOKIE' else ', '}{value}"
         else:
-            environ[key] = native
+            environ[key] = value
     return environ
 
 
