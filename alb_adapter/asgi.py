@@ -186,27 +186,13 @@ def build_scope(request: Request, config: Config, state: Mapping[str, Any]) -> d
     """
     path = request.path.decode("utf-8", "surrogateescape")
     root_path, _ = split_base_path(path, config.base_path)
-    headers: list[tuple[bytes, bytes]]
-    if not request.multi_value:  # one value per name: nothing to merge
-        try:
-            headers = [
-                (name.encode("ascii"), value.encode("ascii")) for name, value in request.headers
-            ]
-        except UnicodeEncodeError:
-            headers = [
-                (name.encode("ascii"), _header_bytes(value)) for name, value in request.headers
-            ]
-    else:
-        headers = []
-        cookie_index = -1
-        for name, value in request.headers:
-            if name == "cookie":
-                if cookie_index >= 0:
-                    merged = headers[cookie_index][1] + b"; " + _header_bytes(value)
-                    headers[cookie_index] = (b"cookie", merged)
-                    continue
-                cookie_index = len(headers)
-            headers.append((name.encode("ascii"), _header_bytes(value)))
+    pairs = request.headers
+    try:
+        headers = [(name.encode("ascii"), value.encode("ascii")) for name, value in pairs]
+    except UnicodeEncodeError:
+        headers = [(name.encode("ascii"), _header_bytes(value)) for name, value in pairs]
+    if request.multi_value and sum(1 for name, _ in pairs if name == "cookie") > 1:
+        headers = _merge_cookies(headers)
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": SPEC_VERSION},
@@ -225,6 +211,20 @@ def build_scope(request: Request, config: Config, state: Mapping[str, Any]) -> d
         "aws.event": request.event,
         "aws.context": request.context,
     }
+
+
+def _merge_cookies(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """One cookie header, where the first was, its crumbs joined with "; " (RFC 9113 §8.2.3)."""
+    merged: list[tuple[bytes, bytes]] = []
+    first = -1
+    for name, value in headers:
+        if name == b"cookie":
+            if first >= 0:
+                merged[first] = (b"cookie", merged[first][1] + b"; " + value)
+                continue
+            first = len(merged)
+        merged.append((name, value))
+    return merged
 
 
 _START, _BODY, _DONE = 0, 1, 2
