@@ -17,13 +17,9 @@ would test a handler that nobody deploys, and a setting that nobody types.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
-import socket
 import sys
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,7 +29,6 @@ import pytest
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    import uvicorn
     from playwright.sync_api import Browser, BrowserContext
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,35 +78,6 @@ def browser_requirements() -> None:
 # --------------------------------------------------------------------------- the local ALB
 
 
-@contextlib.contextmanager
-def serving(server: uvicorn.Server) -> Iterator[str]:
-    """Run ``server`` in a thread for the duration of the block, on a socket bound here to a free
-    loopback port (no race for it); yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + START_SECONDS
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("the server stopped while starting (see the log)")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the server did not start within {START_SECONDS:g} s")
-            time.sleep(0.01)
-        host, port = sock.getsockname()[:2]
-        yield f"http://{host}:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(STOP_SECONDS)
-        if thread.is_alive():  # a browser connection kept it busy: stop without waiting
-            server.force_exit = True
-            thread.join(STOP_SECONDS)
-        sock.close()
-        if thread.is_alive():
-            raise RuntimeError(f"the server did not stop within {2 * STOP_SECONDS:g} s")
-
-
 @dataclass(frozen=True)
 class Site:
     """The Flask example behind the local ALB."""
@@ -125,7 +91,7 @@ class Site:
 def site(request: pytest.FixtureRequest) -> Iterator[Site]:
     from alb_adapter.emulator.app import ALBEmulator
     from alb_adapter.emulator.rules import ListenerConfig
-    from alb_adapter.emulator.server import build_server
+    from alb_adapter.emulator.server import build_server, running
 
     multi = bool(request.param)
     config = ListenerConfig.single_target(f"{FLASK_FILE}:handler", multi_value_headers=multi)
@@ -137,7 +103,7 @@ def site(request: pytest.FixtureRequest) -> Iterator[Site]:
         patch.setattr(sys, "path", list(sys.path))
         patch.delitem(sys.modules, "flask_example", raising=False)
         server = build_server(config, log_level="warning")
-        with serving(server) as url:
+        with running(server) as url:
             module = sys.modules["flask_example"]
             emulator = server.config.app
             assert isinstance(emulator, ALBEmulator)

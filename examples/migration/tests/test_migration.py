@@ -17,7 +17,6 @@ import shlex
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,7 +27,7 @@ import pytest
 import uvicorn
 
 from alb_adapter.emulator.rules import load_config
-from alb_adapter.emulator.server import build_server
+from alb_adapter.emulator.server import build_server, running
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -51,40 +50,6 @@ FLASK_ENV = ("ALB_BASE_PATH", "SECRET_KEY", "AWS_LAMBDA_FUNCTION_NAME", "SESSION
 # --------------------------------------------------------------------------- servers
 
 
-def listening_socket() -> socket.socket:
-    """A socket bound to a free loopback port and handed to uvicorn: no race for the port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-@contextlib.contextmanager
-def serving(server: uvicorn.Server) -> Iterator[str]:
-    """Run ``server`` in a thread for the duration of the block; yields its base URL."""
-    sock = listening_socket()
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + START_SECONDS
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("the server stopped while starting (see the log)")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the server did not start within {START_SECONDS:g} s")
-            time.sleep(0.01)
-        host, port = sock.getsockname()[:2]
-        yield f"http://{host}:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(STOP_SECONDS)
-        if thread.is_alive():  # a connection kept it busy: stop without waiting for it
-            server.force_exit = True
-            thread.join(STOP_SECONDS)
-        sock.close()
-        if thread.is_alive():
-            raise RuntimeError(f"the server did not stop within {2 * STOP_SECONDS:g} s")
-
-
 def listener_config(legacy_url: str, *, multi_value_headers: bool) -> str:
     """The checked-in rules.toml with the legacy app's real address and the wanted header mode."""
     text = RULES.read_text(encoding="utf-8")
@@ -103,7 +68,7 @@ def legacy() -> Iterator[str]:
     config = uvicorn.Config(
         legacy_app.app, lifespan="off", access_log=False, log_config=None, log_level="warning"
     )
-    with serving(uvicorn.Server(config)) as url:
+    with running(uvicorn.Server(config)) as url:
         yield url
 
 
@@ -125,7 +90,7 @@ def alb(
         # The loader imports the handler's file into this process: undo what that changes.
         patch.setattr(sys, "path", list(sys.path))
         patch.delitem(sys.modules, "flask_example", raising=False)
-        with serving(build_server(config, log_level="warning")) as url:
+        with running(build_server(config, log_level="warning")) as url:
             yield url
 
 
