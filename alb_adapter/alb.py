@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 HEALTH_CHECK_AGENT_PREFIX = "ELB-HealthChecker/"
 ALB_MAX_JSON_BYTES = 1_000_000
+ALB_MAX_HEADER_BYTES = 32 * 1024  # the whole response header block (ELB quotas)
 
 # Characters that may stay as they are in a rebuilt query or path: printable ASCII except the space
 # and '#'. '%' is kept, so existing escapes pass through untouched (never decoded and re-encoded).
@@ -460,6 +461,8 @@ def render_response(response: Response, request: Request, config: Config) -> dic
         raise AppError(f"reason phrase contains CR, LF or NUL: {reason!r}")
 
     grouped, header_chars = _group_headers(response.headers)
+    if header_chars > ALB_MAX_HEADER_BYTES // 2:  # cheap bound first: chars <= bytes <= 4 * chars
+        _check_header_size(grouped)
     body = response.body
     if type(body) is not bytes:
         body = bytes(body)
@@ -479,6 +482,21 @@ def render_response(response: Response, request: Request, config: Config) -> dic
         if size > limit:
             result = _shrink(result, size, status, reason, grouped, body, request, config)
     return result
+
+
+def _check_header_size(grouped: dict[str, list[str]]) -> None:
+    """ALB answers 502 when the response headers pass 32 KB (as "name: value" lines on the wire)."""
+    size = sum(
+        len(name) + len(value.encode("utf-8")) + 4
+        for name, values in grouped.items()
+        for value in values
+    )
+    if size > ALB_MAX_HEADER_BYTES:
+        from .errors import ResponseTooLarge
+
+        raise ResponseTooLarge(
+            size, ALB_MAX_HEADER_BYTES, "ALB's limit on headers", "response headers"
+        )
 
 
 # Response header names already checked: name as the app wrote it -> lowercase name, or "" for a
@@ -852,6 +870,12 @@ def parse_response(
             "enabled" if multi_value_headers else "disabled",
         )
     headers = _response_headers(payload.get(wanted, {}), wanted)
+    header_bytes = sum(len(name) + len(value.encode("utf-8")) + 4 for name, value in headers)
+    if header_bytes > ALB_MAX_HEADER_BYTES:
+        raise InvalidResponse(
+            f"the response headers are {header_bytes} bytes, over ALB's limit of "
+            f"{ALB_MAX_HEADER_BYTES}"
+        )
 
     encoded = payload.get("isBase64Encoded", False)
     if not isinstance(encoded, bool):

@@ -49,15 +49,15 @@ class LifespanError(AdapterError):
 
 
 class ResponseTooLarge(AdapterError):
-    """The rendered response is over ALB's limit even after compression (ALB would answer 502)."""
+    """The response is over one of ALB's limits (ALB would answer an unexplained 502): the JSON
+    over ``max_response_bytes`` even after compression, or the headers over 32 KB."""
 
-    def __init__(self, size: int, limit: int, why: str) -> None:
-        super().__init__(
-            f"response JSON is {size} bytes ({why}); the limit (max_response_bytes) is {limit}"
-        )
+    def __init__(self, size: int, limit: int, why: str, part: str = "response JSON") -> None:
+        super().__init__(f"{part} is {size} bytes ({why}); the limit is {limit}")
         self.size = size
         self.limit = limit
         self.why = why
+        self.part = part
 
 
 class InvalidResponse(AdapterError):

@@ -87,7 +87,7 @@ class BaseHandler:
                 plain_response(
                     502,
                     "Bad Gateway: the response is larger than the load balancer accepts "
-                    f"({exc.size} bytes of JSON, limit {exc.limit}).\n",
+                    f"({exc.part}: {exc.size} bytes, limit {exc.limit}).\n",
                 ),
                 request,
                 config,

@@ -233,6 +233,10 @@ def test_minimal_response_is_valid() -> None:
         ({"statusCode": 200, "isBase64Encoded": True, "body": "a\nb"}, "not valid base64"),
         ({"statusCode": 200, "isBase64Encoded": True, "body": "abc"}, "not valid base64"),
         ({"statusCode": 200, "body": "x" * 1_000_001}, "LambdaResponseTooLarge"),
+        (
+            {"statusCode": 200, "headers": {"x-big": "v" * 33_000}},
+            "response headers are 33009 bytes",
+        ),
     ],
 )
 def test_invalid_responses(payload: Any, problem: str) -> None:

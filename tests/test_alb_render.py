@@ -410,3 +410,12 @@ def test_a_head_response_has_no_body(multi: bool) -> None:
         if multi
         else {"content-type": "text/plain", "etag": '"x"'}
     )
+
+
+def test_headers_just_under_32_kb_pass_and_over_it_raise(multi: bool) -> None:
+    under = Response(200, (("X-Big", "v" * 32_000),))
+    assert render(under, multi)["statusCode"] == 200
+    over = Response(200, (("X-Big", "é" * 16_400),))  # 32,800 bytes once UTF-8 encoded
+    with pytest.raises(ResponseTooLarge, match="response headers is 32809 bytes") as caught:
+        render(over, multi)
+    assert caught.value.limit == 32 * 1024

@@ -539,7 +539,7 @@ def test_oversized_response_answers_502_with_the_reason(
     assert (status, headers) == (502, TEXT)
     match = re.fullmatch(
         rb"Bad Gateway: the response is larger than the load balancer accepts "
-        rb"\((12001\d\d) bytes of JSON, limit 1000000\)\.\n",
+        rb"\(response JSON: (12001\d\d) bytes, limit 1000000\)\.\n",
         body,
     )
     assert match is not None, body
@@ -603,3 +603,13 @@ def test_reads_input_with_and_without_size(multi: bool) -> None:
 
     WSGIHandler(app)(make_event("POST", "/", body=b"abcdef\nrest", multi_value_headers=multi), None)
     assert seen == [b"abc", b"def\n", b"rest"]
+
+
+def test_response_headers_over_albs_32_kb_answer_502(multi: bool) -> None:
+    cookies = [("Set-Cookie", f"c{n}=" + "v" * 1000) for n in range(40)]
+    response = WSGIHandler(pairs_app(headers=cookies))(make_event(multi_value_headers=multi), None)
+    status, headers, body = normalize(response)
+    assert (status, headers) == (502, TEXT)
+    assert body.startswith(
+        b"Bad Gateway: the response is larger than the load balancer accepts (response headers: "
+    )
