@@ -11,7 +11,7 @@ import asyncio
 
 from .errors import AppError
 from .handler import BaseHandler
-from .http import Response, is_valid_status, plain_response, split_base_path
+from .http import Response, header_text, is_valid_status, plain_response, split_base_path
 from .lifespan import Lifespan, shut_down_at_exit
 from .log import logger
 
@@ -309,7 +309,7 @@ class HTTPCycle:
                     raise AppError(
                         f"response headers must be (bytes, bytes) pairs, got ({name!r}, {value!r})"
                     )
-                pairs.append((name.decode("latin-1"), _text(value)))
+                pairs.append((name.decode("latin-1"), header_text(value)))
         except (TypeError, ValueError) as exc:
             raise AppError(
                 f"response headers must be an iterable of [name, value] pairs: {exc}"
@@ -349,16 +349,6 @@ class HTTPCycle:
                 raise AppError("the application returned without sending http.response.start")
             raise AppError("the application returned before the last http.response.body")
         return self.response()
-
-
-def _text(value: bytes) -> str:
-    """Header bytes as JSON text: UTF-8 when they are UTF-8, else latin-1 (every byte kept)."""
-    if value.isascii():
-        return value.decode("ascii")
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError:
-        return value.decode("latin-1")
 
 
 async def _read_file(path: object) -> bytes:

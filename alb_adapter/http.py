@@ -298,6 +298,16 @@ def has_forbidden_characters(text: str) -> bool:
     return not text.isprintable() and ("\r" in text or "\n" in text or "\0" in text)
 
 
+def header_text(value: bytes) -> str:
+    """Header bytes as text for JSON: UTF-8 when they are UTF-8, else latin-1 (every byte kept)."""
+    if value.isascii():
+        return value.decode("ascii")
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
 def split_base_path(path: str, base_path: str) -> tuple[str, str]:
     """Split a decoded path into (mount prefix, rest) on a segment boundary.
 

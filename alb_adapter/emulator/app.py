@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ..http import header_text
 from .health import HealthChecker
 from .lambda_target import (
     ALB_SERVER,
@@ -254,7 +255,7 @@ class ALBEmulator:
         except httpx.HTTPError as exc:
             return alb_error(502, f"target {target.name} ({target.url}) unreachable: {exc}")
         pairs = [
-            (k.decode("latin-1").lower(), _text(v))
+            (k.decode("latin-1").lower(), header_text(v))
             for k, v in response.headers.raw
             if k.decode("latin-1").lower() not in HOP_BY_HOP | {"content-length"}
         ]
@@ -306,14 +307,6 @@ async def _read_body(receive: Receive) -> tuple[bytes, bool]:
         if not message.get("more_body"):
             break
     return b"".join(chunks), too_big
-
-
-def _text(value: bytes) -> str:
-    """Header bytes as text: UTF-8 when they are (sent back as UTF-8), else latin-1."""
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError:
-        return value.decode("latin-1")
 
 
 def _redirect(action: Redirect, request: RuleRequest) -> Outcome:
