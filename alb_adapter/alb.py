@@ -25,7 +25,7 @@ from .log import logger
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable
 
     from .config import Config, TextTypes
     from .http import Headers
@@ -46,6 +46,9 @@ ALB_REQUEST_TEXT_TYPES = ("application/json", "application/javascript", "applica
 
 _STRICT_BASE64 = sys.version_info >= (3, 11)
 
+# Builds a Request from its fields in order without the keyword call (the per-invocation path).
+_new_tuple = tuple.__new__
+
 
 def _log_warning(message: str, *args: object) -> None:
     logger().warning(message, *args)
@@ -61,8 +64,9 @@ def parse_event(event: object, context: object, config: Config) -> Request:
     for an ALB event with a missing or mistyped field, and InvalidBody (carrying the rest of the
     request) when ``isBase64Encoded`` is true but the body is not base64.
 
-    This runs on every invocation, so the common case is one pass over each map with the checks
-    inlined; the error messages are built only when something is wrong.
+    This runs on every invocation, so what ALB itself sends (lowercase known header names, ASCII
+    text, no escaping needed) is recognised with a few checks done in C, and the field-by-field
+    walk that can name what is wrong runs only when one of them fails.
     """
     if type(event) is not dict:
         raise UnsupportedEvent(
@@ -79,13 +83,19 @@ def parse_event(event: object, context: object, config: Config) -> Request:
             raise InvalidEvent("httpMethod", _must_be("a non-empty string", method))
         raise InvalidEvent("httpMethod", f"is not an HTTP method: {method!r}")
 
-    raw_path, path = _parse_path(event.get("path"))
+    raw_path = event.get("path")
+    if type(raw_path) is str and raw_path[:1] == "/" and "%" not in raw_path and _is_safe(raw_path):
+        path = raw_path.encode("ascii")  # "?" passes _is_safe but is caught by _parse_path below
+        if "?" in raw_path:
+            raw_path, path = _parse_path(raw_path)
+    else:
+        raw_path, path = _parse_path(raw_path)
 
-    # One pass over the headers: the pairs in order, and the last value of each name.
-    last: dict[str, str] = {}
-    forwarded_for: list[str] = []
     multi_value = event.get("multiValueHeaders") is not None
     if multi_value:
+        # The pairs in order, the last value of each name, and every X-Forwarded-For value.
+        last: dict[str, str] = {}
+        forwarded_for: list[str] = []
         headers = _multi_value_headers(event["multiValueHeaders"], last, forwarded_for)
         query_string = _multi_value_query(event.get("multiValueQueryStringParameters"))
         if event.get("headers") or event.get("queryStringParameters"):
@@ -95,33 +105,40 @@ def parse_event(event: object, context: object, config: Config) -> Request:
                 "headers/queryStringParameters"
             )
     else:
-        headers = _single_value_headers(event.get("headers"), last)
+        last = _single_value_headers(event.get("headers"))
+        headers = tuple(last.items())
         query_string = _single_value_query(event.get("queryStringParameters"))
         xff = last.get("x-forwarded-for")
-        if xff is not None:
-            forwarded_for.append(xff)
+        forwarded_for = [] if xff is None else [xff]
 
     scheme, server = _server(last, config)
     user_agent = last.get("user-agent")
-    try:
-        body = _parse_body(event)
-        body_error = None
-    except InvalidBody as exc:
-        body, body_error = b"", exc
-    request = Request(
-        method=method,
-        raw_path=raw_path,
-        path=path,
-        query_string=query_string,
-        headers=headers,
-        body=body,
-        scheme=scheme,
-        server=server,
-        client=_client(forwarded_for, config.trusted_hops),
-        multi_value=multi_value,
-        health_check=user_agent is not None and user_agent.startswith(HEALTH_CHECK_AGENT_PREFIX),
-        event=event,
-        context=context,
+    body = event.get("body")
+    body_error = None
+    if not body and (body is None or body == ""):
+        body = b""
+    else:
+        try:
+            body = _parse_body(body, event.get("isBase64Encoded"))
+        except InvalidBody as exc:
+            body, body_error = b"", exc
+    request = _new_tuple(
+        Request,
+        (
+            method,
+            raw_path,
+            path,
+            query_string,
+            headers,
+            body,
+            scheme,
+            server,
+            _client(forwarded_for, config.trusted_hops) if forwarded_for else None,
+            multi_value,
+            user_agent is not None and user_agent.startswith(HEALTH_CHECK_AGENT_PREFIX),
+            event,
+            context,
+        ),
     )
     if body_error is not None:
         body_error.request = request  # so the 400 goes out in the header mode ALB expects
@@ -209,6 +226,8 @@ def _header_name(name: object, field: str) -> str:
     lower = name.lower()
     if len(_HEADER_NAMES) < _HEADER_NAMES_MAX:
         _HEADER_NAMES[name] = lower
+        if lower == name and len(_CLEAN_NAMES) < _CLEAN_NAMES_MAX:
+            _CLEAN_NAMES.add(name)
     return lower
 
 
@@ -220,25 +239,27 @@ def _check_text(value: str, field: str) -> None:
         raise InvalidEvent(field, "is not valid Unicode") from None
 
 
-def _single_value_headers(value: object, last: dict[str, str]) -> Headers:
-    if value is None:
-        return ()
-    if type(value) is not dict:
-        raise InvalidEvent("headers", _must_be("an object of strings", value))
-    # ALB's own events: lowercase well-formed names, string ASCII values. Checked in bulk, in C.
-    try:
-        names = "".join(value).encode("ascii")
-        values_text = "".join(value.values())
-    except (TypeError, UnicodeEncodeError):
-        pass  # a non-string or non-ASCII name somewhere: the loop below names it
+# Header names already seen that are lowercase RFC 9110 tokens, as ALB sends them: a header map made
+# only of these needs no per-name check, and set.issuperset tells in C. Bounded, since names come
+# from clients (a name outside it only takes the slower walk).
+_CLEAN_NAMES: set[str] = set()
+_CLEAN_NAMES_MAX = 1024
+
+
+def _single_value_headers(value: object) -> dict[str, str]:
+    """Lowercase name -> value; the event's own map when it is already clean (as ALB's are)."""
+    if type(value) is dict:
+        if _CLEAN_NAMES.issuperset(value):
+            try:
+                if "".join(value.values()).isascii():
+                    return value
+            except TypeError:
+                pass  # a value that is not a string: the walk below names it
+    elif value is None:
+        return {}
     else:
-        if (
-            not names.translate(None, _LOWERCASE_TOKEN)
-            and values_text.isascii()
-            and "" not in value
-        ):
-            last.update(value)
-            return tuple(value.items())
+        raise InvalidEvent("headers", _must_be("an object of strings", value))
+    last: dict[str, str] = {}
     known = _HEADER_NAMES
     for name, item in value.items():
         lower = known.get(name) or _header_name(name, "headers")
@@ -250,7 +271,7 @@ def _single_value_headers(value: object, last: dict[str, str]) -> Headers:
         # as ALB's single-value mode itself keeps.
         last.pop(lower, None)
         last[lower] = item
-    return tuple(last.items())
+    return last
 
 
 def _multi_value_headers(value: object, last: dict[str, str], forwarded_for: list[str]) -> Headers:
@@ -304,7 +325,7 @@ def _single_value_query(value: object) -> str:
     if type(value) is not dict:
         raise InvalidEvent("queryStringParameters", _must_be("an object of strings", value))
     try:
-        query = "&".join([key + "=" + item for key, item in value.items()])
+        query = "&".join(map("=".join, value.items()))
     except TypeError:  # a value (or key) that is not a string: say which
         query = ""
     # Nearly always already safe: one check on the whole string instead of one per part.
@@ -348,7 +369,9 @@ def _multi_value_query(value: object) -> str:
 def _server(last: dict[str, str], config: Config) -> tuple[str, tuple[str, int]]:
     """Scheme and (host, port) as the client addressed the load balancer."""
     proto = last.get("x-forwarded-proto")
-    if proto is None:
+    if proto == "https" or proto == "http":  # noqa: PLR1714 (faster than a tuple)
+        scheme = proto
+    elif proto is None:
         scheme = "http"
     else:
         scheme = proto.strip().lower()
@@ -410,13 +433,10 @@ def _address(entry: str) -> tuple[str, int]:
     return host, port if port < 65536 else 0
 
 
-def _parse_body(event: Mapping[str, object]) -> bytes:
-    body = event.get("body")
-    if not body and (body is None or body == ""):
-        return b""
+def _parse_body(body: object, encoded: object) -> bytes:
+    """The body bytes of a non-empty ``body`` field, per ``isBase64Encoded``."""
     if type(body) is not str:
         raise InvalidEvent("body", _must_be("a string", body))
-    encoded = event.get("isBase64Encoded")
     if encoded is None:
         encoded = False
     elif type(encoded) is not bool:
@@ -451,37 +471,44 @@ def render_response(response: Response, request: Request, config: Config) -> dic
     a string or holds CR/LF/NUL, several cookies with ``multi_cookie="error"``) and
     ResponseTooLarge when the JSON would exceed ``max_response_bytes`` even gzipped.
     """
-    status = response.status
-    if type(status) is not int or not 100 <= status <= 599:
-        raise AppError(f"status must be an int from 100 to 599, got {status!r}")
-    reason = response.reason
+    status, reason, headers, body = response
     if reason is None:
-        reason = REASON_PHRASES.get(status, "Unknown")
-    elif has_forbidden_characters(reason):
-        raise AppError(f"reason phrase contains CR, LF or NUL: {reason!r}")
+        description = _DESCRIPTIONS.get(status) if type(status) is int else None
+        if description is None:
+            if type(status) is not int or not 100 <= status <= 599:
+                raise AppError(f"status must be an int from 100 to 599, got {status!r}")
+            description = f"{status} Unknown"
+    else:
+        if type(status) is not int or not 100 <= status <= 599:
+            raise AppError(f"status must be an int from 100 to 599, got {status!r}")
+        if has_forbidden_characters(reason):
+            raise AppError(f"reason phrase contains CR, LF or NUL: {reason!r}")
+        description = f"{status} {reason}"
 
-    grouped, header_chars = _group_headers(response.headers)
+    grouped, header_chars = _group_headers(headers)
     if header_chars > ALB_MAX_HEADER_BYTES // 2:  # cheap bound first: chars <= bytes <= 4 * chars
         _check_header_size(grouped)
-    body = response.body
     if type(body) is not bytes:
         body = bytes(body)
     if request.method == "HEAD":
         body = b""  # as every HTTP server does; frameworks such as Starlette leave it to them
 
-    result = _render(status, reason, grouped, body, request, config)
+    text, is_base64 = _encode_body(body, grouped, config) if body else ("", False)
+    result = _render(status, description, grouped, text, is_base64, request.multi_value, config)
     # A cheap upper bound first: JSON escaping grows one byte of UTF-8 text to at most 6
     # characters (\u0001) and a header character to at most 12 (a non-BMP one); base64 is never
     # escaped. Only near the limit is the exact size computed.
-    text = result["body"]
-    assert isinstance(text, str)
-    bound = 256 + 12 * header_chars + (len(text) if result["isBase64Encoded"] else 6 * len(body))
+    bound = 256 + 12 * header_chars + (len(text) if is_base64 else 6 * len(body))
     limit = config.max_response_bytes
     if bound > limit:
         size = _json_size(result)
         if size > limit:
-            result = _shrink(result, size, status, reason, grouped, body, request, config)
+            result = _shrink(result, size, status, description, grouped, body, request, config)
     return result
+
+
+# "200 OK" for every registered status: the statusDescription when the app gave no reason.
+_DESCRIPTIONS = {status: f"{status} {phrase}" for status, phrase in REASON_PHRASES.items()}
 
 
 def _check_header_size(grouped: dict[str, list[str]]) -> None:
@@ -547,30 +574,32 @@ def _group_headers(headers: Iterable[tuple[str, str]]) -> tuple[dict[str, list[s
 
 def _render(
     status: int,
-    reason: str,
+    description: str,
     grouped: dict[str, list[str]],
-    body: bytes,
-    request: Request,
+    text: str,
+    is_base64: bool,
+    multi_value: bool,
     config: Config,
 ) -> dict[str, object]:
-    text, is_base64 = _encode_body(body, grouped, config)
-    result: dict[str, object] = {
+    if multi_value:
+        return {
+            "statusCode": status,
+            "statusDescription": description,
+            "isBase64Encoded": is_base64,
+            "multiValueHeaders": grouped,
+            "body": text,
+        }
+    return {
         "statusCode": status,
-        "statusDescription": f"{status} {reason}",
+        "statusDescription": description,
         "isBase64Encoded": is_base64,
+        "headers": _single_value(grouped, config),
         "body": text,
     }
-    if request.multi_value:
-        result["multiValueHeaders"] = grouped
-    else:
-        result["headers"] = _single_value(grouped, config)
-    return result
 
 
 def _encode_body(body: bytes, grouped: dict[str, list[str]], config: Config) -> tuple[str, bool]:
     """Text when the type is listed as text, nothing encodes it and it is UTF-8; else base64."""
-    if not body:
-        return "", False
     content_type = grouped.get("content-type")
     encoding = grouped.get("content-encoding")
     if content_type and (not encoding or encoding[-1].strip().lower() in ("", "identity")):
@@ -682,7 +711,7 @@ def _shrink(
     result: dict[str, object],
     size: int,
     status: int,
-    reason: str,
+    description: str,
     grouped: dict[str, list[str]],
     body: bytes,
     request: Request,
@@ -708,7 +737,8 @@ def _shrink(
     etags = grouped.get("etag")
     if etags:
         grouped["etag"] = [tag if tag.startswith("W/") else "W/" + tag for tag in etags]
-    result = _render(status, reason, grouped, compressed, request, config)
+    text = binascii.b2a_base64(compressed, newline=False).decode("ascii")
+    result = _render(status, description, grouped, text, True, request.multi_value, config)
     new_size = _json_size(result)
     if new_size > limit:
         raise ResponseTooLarge(new_size, limit, f"after gzip (was {size} bytes)")

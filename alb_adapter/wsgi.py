@@ -95,44 +95,60 @@ def build_environ(
     """The PEP 3333 environ for ``request``; ``script_base`` is ``base_path`` in latin-1 form."""
     if script_base is None:
         script_base = config.base_path.encode("utf-8").decode("latin-1")
-    script_name, path_info = split_base_path(request.path.decode("latin-1"), script_base)
-    server_name, server_port = request.server
-    client = request.client
-    body = request.body
+    # One unpacking instead of a property call per field (this runs on every invocation).
+    (
+        method,
+        _,
+        path,
+        query_string,
+        headers,
+        body,
+        scheme,
+        server,
+        client,
+        multi_value,
+        _,
+        event,
+        context,
+    ) = request
+    path_info = path.decode("latin-1")
+    script_name = ""
+    if script_base:
+        script_name, path_info = split_base_path(path_info, script_base)
     environ: dict[str, object] = {
-        "REQUEST_METHOD": request.method,
+        "REQUEST_METHOD": method,
         "SCRIPT_NAME": script_name,
         "PATH_INFO": path_info,
-        "QUERY_STRING": request.query_string,
+        "QUERY_STRING": query_string,
         "CONTENT_LENGTH": str(len(body)),
-        "SERVER_NAME": server_name,
-        "SERVER_PORT": str(server_port),
+        "SERVER_NAME": server[0],
+        "SERVER_PORT": str(server[1]),
         "SERVER_PROTOCOL": "HTTP/1.1",
         "REMOTE_ADDR": client[0] if client else "",
         "wsgi.version": (1, 0),
-        "wsgi.url_scheme": request.scheme,
+        "wsgi.url_scheme": scheme,
         "wsgi.input": io.BytesIO(body),
         "wsgi.input_terminated": True,
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": False,
         "wsgi.multiprocess": False,
         "wsgi.run_once": False,
-        "aws.event": request.event,
-        "aws.context": request.context,
+        "aws.event": event,
+        "aws.context": context,
     }
     if client and client[1]:
         environ["REMOTE_PORT"] = str(client[1])
     keys = _ENVIRON_KEYS
-    if not request.multi_value:
+    if not multi_value:
         # One value per name (single-value mode): nothing to join.
-        for name, value in request.headers:
+        for name, value in headers:
             key = keys.get(name, "")
             if key == "":
                 key = _environ_key(name)
             if key is not None:
                 environ[key] = value if value.isascii() else _native(value)
         return environ
-    for name, value in request.headers:
+    for name, value in headers:
         key = keys.get(name, "")
         if key == "":
             key = _environ_key(name)
@@ -174,7 +190,8 @@ class _Collector:
                 exc_info = None  # break the traceback reference cycle
         elif self.status is not None:
             raise AppError("start_response was called a second time without exc_info")
-        self.status, self.reason = _parse_status(status)
+        parsed = _STATUS_LINES.get(status) if type(status) is str else None
+        self.status, self.reason = _parse_status(status) if parsed is None else parsed
         self.headers = _checked_headers(headers)
         return self.write
 
@@ -187,21 +204,19 @@ class _Collector:
             self.body_started = True
             self.chunks.append(data)
 
-    def add(self, chunk: object) -> None:
-        if type(chunk) is not bytes:
-            raise AppError(f"the application's iterable yielded {type(chunk).__name__}, not bytes")
-        if chunk:
-            if self.status is None:
-                raise AppError("the application yielded body bytes before calling start_response")
-            self.body_started = True
-            self.chunks.append(chunk)
-
     def response(self) -> Response:
         if self.status is None:
             raise AppError("the application returned without calling start_response")
         chunks = self.chunks
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        return Response(self.status, self.headers, body, self.reason)
+        return _new_tuple(Response, (self.status, self.reason, self.headers, body))
+
+
+# Status lines already parsed: apps send a handful ("200 OK"...). Bounded all the same.
+_STATUS_LINES: dict[str, tuple[int, str | None]] = {}
+_STATUS_LINES_MAX = 256
+# Builds a Response from its fields in order without the keyword call (per invocation).
+_new_tuple = tuple.__new__
 
 
 def _parse_status(status: object) -> tuple[int, str | None]:
@@ -214,7 +229,10 @@ def _parse_status(status: object) -> tuple[int, str | None]:
     number = int(code)
     if not is_valid_status(number):
         raise AppError(f"the status code must be from 100 to 599, got {status!r}")
-    return number, reason.strip() or None
+    parsed = number, reason.strip() or None
+    if len(_STATUS_LINES) < _STATUS_LINES_MAX:
+        _STATUS_LINES[status] = parsed
+    return parsed
 
 
 def _checked_headers(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
@@ -224,6 +242,7 @@ def _checked_headers(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str
         raise AppError(
             f"response headers must be a list of (name, value) tuples, got {headers!r}"
         ) from None
+    beyond_ascii = False
     for pair in pairs:
         if not (
             type(pair) is tuple and len(pair) == 2 and type(pair[0]) is str and type(pair[1]) is str
@@ -237,7 +256,8 @@ def _checked_headers(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str
                     f"header {pair[0]!r} has characters beyond latin-1 (PEP 3333 wants bytes as "
                     f"latin-1 code points): {pair[1]!r}"
                 ) from None
-    return tuple(_unlatin(pair) for pair in pairs)
+            beyond_ascii = True
+    return tuple(map(_unlatin, pairs)) if beyond_ascii else pairs
 
 
 def _unlatin(pair: tuple[str, str]) -> tuple[str, str]:
@@ -256,10 +276,23 @@ def run_wsgi_app(app: WSGIApplication, environ: WSGIEnvironment) -> Response:
     collector = _Collector()
     iterable = app(environ, collector.start_response)  # type: ignore[arg-type]
     try:
+        chunks = collector.chunks
         for chunk in iterable:
-            collector.add(chunk)
+            if type(chunk) is not bytes:
+                raise AppError(
+                    f"the application's iterable yielded {type(chunk).__name__}, not bytes"
+                )
+            if chunk:
+                if collector.status is None:
+                    raise AppError(
+                        "the application yielded body bytes before calling start_response"
+                    )
+                collector.body_started = True
+                chunks.append(chunk)
     finally:
-        close = getattr(iterable, "close", None)
-        if close is not None:
-            close()
+        # A list (the commonest iterable) has no close(); skip the failing attribute lookup.
+        if type(iterable) is not list:
+            close = getattr(iterable, "close", None)
+            if close is not None:
+                close()
     return collector.response()

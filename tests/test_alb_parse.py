@@ -446,6 +446,33 @@ def test_single_value_maps_of_the_wrong_shape(field: str, value: object, named: 
 
 
 @pytest.mark.parametrize(
+    ("value", "named"),
+    [({"host": 1}, "headers['host']"), ({"host": "h", "x-id": "\udc80"}, "headers['x-id']")],
+)
+def test_known_header_names_do_not_skip_the_value_checks(value: object, named: str) -> None:
+    # The names are well-formed and already seen: the bulk check must still reject the value.
+    parse(event(False, headers=[("host", "h"), ("x-id", "1")]))
+    evt = event(False)
+    evt["headers"] = value
+    with pytest.raises(InvalidEvent) as caught:
+        parse(evt)
+    assert caught.value.field == named
+
+
+def test_known_header_names_with_text_beyond_ascii() -> None:
+    parse(event(False, headers=[("host", "h"), ("x-name", "plain")]))
+    request = parse(event(False, headers=[("host", "h"), ("x-name", "Zoë ☃")]))
+    assert request.headers == (("host", "h"), ("x-name", "Zoë ☃"))
+
+
+def test_a_header_spelled_twice_after_its_lowercase_form_was_seen() -> None:
+    parse(event(False, headers=[("host", "h")]))
+    evt = event(False)
+    evt["headers"] = {"host": "a", "Host": "b"}
+    assert parse(evt).headers == (("host", "b"),)
+
+
+@pytest.mark.parametrize(
     ("field", "value", "named"),
     [
         ("multiValueHeaders", "host: x", "multiValueHeaders"),

@@ -462,6 +462,18 @@ def test_broken_apps_answer_500_and_log_the_cause(
         assert secret not in caplog.text
 
 
+def test_status_lines_are_checked_each_time_and_kept_apart(multi: bool) -> None:
+    # Parsed status lines are remembered; a bad one must still fail on every call, and two
+    # reasons for one code must each reach statusDescription.
+    event = make_event(multi_value_headers=multi)
+    bad = WSGIHandler(pairs_app(status="600 Too Far"))
+    assert bad(event, None)["statusCode"] == 500
+    assert bad(event, None)["statusCode"] == 500
+    for reason in ("Fine", "Splendid", "Fine"):
+        answer = WSGIHandler(pairs_app(status=f"200 {reason}"))(event, None)
+        assert (answer["statusCode"], answer["statusDescription"]) == (200, f"200 {reason}")
+
+
 @pytest.mark.parametrize("name", BROKEN_APPS)
 def test_broken_apps_reraise_under_raise_app_exceptions(name: str) -> None:
     app, cause = BROKEN_APPS[name]
