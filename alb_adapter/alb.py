@@ -320,17 +320,20 @@ def _query_part(text: object, field: str) -> str:
 
 
 def _single_value_query(value: object) -> str:
-    if not value and (value is None or type(value) is dict):
+    if type(value) is dict:
+        if not value:
+            return ""
+        try:
+            query = "&".join(map("=".join, value.items()))
+            # Nearly always safe already: one check on the whole string, not one per part.
+            if not query.encode("ascii").translate(None, _QUERY_SAFE_BYTES):
+                return query
+        except (TypeError, UnicodeEncodeError):
+            pass  # a part that is not a string, or text to escape: the walk below handles it
+    elif value is None:
         return ""
-    if type(value) is not dict:
+    else:
         raise InvalidEvent("queryStringParameters", _must_be("an object of strings", value))
-    try:
-        query = "&".join(map("=".join, value.items()))
-    except TypeError:  # a value (or key) that is not a string: say which
-        query = ""
-    # Nearly always already safe: one check on the whole string instead of one per part.
-    if query and _is_safe(query):
-        return query
     return "&".join(
         [
             f"{_query_part(key, 'queryStringParameters')}="
@@ -366,24 +369,39 @@ def _multi_value_query(value: object) -> str:
     return "&".join(pairs)
 
 
+# (X-Forwarded-Proto, X-Forwarded-Port, Host, default host) -> (scheme, (host, port)): a site sees
+# few combinations, so each is worked out once. Bounded, since the headers come from clients.
+_SERVERS: dict[tuple[str | None, str | None, str | None, str], tuple[str, tuple[str, int]]] = {}
+_SERVERS_MAX = 256
+
+
 def _server(last: dict[str, str], config: Config) -> tuple[str, tuple[str, int]]:
     """Scheme and (host, port) as the client addressed the load balancer."""
-    proto = last.get("x-forwarded-proto")
-    if proto == "https" or proto == "http":  # noqa: PLR1714 (faster than a tuple)
-        scheme = proto
-    elif proto is None:
+    key = (
+        last.get("x-forwarded-proto"),
+        last.get("x-forwarded-port"),
+        last.get("host"),
+        config.default_host,
+    )
+    found = _SERVERS.get(key)
+    if found is None:
+        found = _addressed(*key)
+        if len(_SERVERS) < _SERVERS_MAX:
+            _SERVERS[key] = found
+    return found
+
+
+def _addressed(
+    proto: str | None, port_text: str | None, host: str | None, default_host: str
+) -> tuple[str, tuple[str, int]]:
+    scheme = "http" if proto is None else proto.strip().lower()
+    if scheme != "https":
         scheme = "http"
-    else:
-        scheme = proto.strip().lower()
-        if scheme != "https" and scheme != "http":  # noqa: PLR1714 (faster than a tuple)
-            scheme = "http"
-    port_text = last.get("x-forwarded-port")
     port = int(port_text) if port_text and port_text.isdigit() and len(port_text) <= 5 else 0
     if not 0 < port < 65536:
         port = 443 if scheme == "https" else 80
-    host = last.get("host")
     name = _host_name(host) if host else ""
-    return scheme, (name or config.default_host, port)
+    return scheme, (name or default_host, port)
 
 
 def _host_name(host: str) -> str:
@@ -485,16 +503,17 @@ def render_response(response: Response, request: Request, config: Config) -> dic
             raise AppError(f"reason phrase contains CR, LF or NUL: {reason!r}")
         description = f"{status} {reason}"
 
-    grouped, header_chars = _group_headers(headers)
+    last, grouped, header_chars = _group_headers(headers)
     if header_chars > ALB_MAX_HEADER_BYTES // 2:  # cheap bound first: chars <= bytes <= 4 * chars
-        _check_header_size(grouped)
+        _check_header_size(_every_value(last, grouped))
     if type(body) is not bytes:
         body = bytes(body)
     if request.method == "HEAD":
         body = b""  # as every HTTP server does; frameworks such as Starlette leave it to them
 
-    text, is_base64 = _encode_body(body, grouped, config) if body else ("", False)
-    result = _render(status, description, grouped, text, is_base64, request.multi_value, config)
+    text, is_base64 = _encode_body(body, last, config) if body else ("", False)
+    multi_value = request.multi_value
+    result = _render(status, description, last, grouped, text, is_base64, multi_value, config)
     # A cheap upper bound first: JSON escaping grows one byte of UTF-8 text to at most 6
     # characters (\u0001) and a header character to at most 12 (a non-BMP one); base64 is never
     # escaped. Only near the limit is the exact size computed.
@@ -503,7 +522,8 @@ def render_response(response: Response, request: Request, config: Config) -> dic
     if bound > limit:
         size = _json_size(result)
         if size > limit:
-            result = _shrink(result, size, status, description, grouped, body, request, config)
+            every = _every_value(last, grouped)
+            result = _shrink(result, size, status, description, every, body, request, config)
     return result
 
 
@@ -545,10 +565,14 @@ def _response_header_name(name: object) -> str:
     return lower
 
 
-def _group_headers(headers: Iterable[tuple[str, str]]) -> tuple[dict[str, list[str]], int]:
-    """Headers by lowercase name, in order, hop-by-hop and Content-Length dropped; and how many
-    characters they hold (for the size bound)."""
-    grouped: dict[str, list[str]] = {}
+def _group_headers(
+    headers: Iterable[tuple[str, str]],
+) -> tuple[dict[str, str], dict[str, list[str]] | None, int]:
+    """The headers ALB may get, by lowercase name in order (hop-by-hop and Content-Length
+    dropped): the last value of each name; every value of each name, or None when no name
+    repeats (the common case, which then needs no lists); and the characters they hold."""
+    last: dict[str, str] = {}
+    grouped: dict[str, list[str]] | None = None
     chars = 0
     names = _RESPONSE_NAMES
     for name, value in headers:
@@ -564,18 +588,30 @@ def _group_headers(headers: Iterable[tuple[str, str]]) -> tuple[dict[str, list[s
         # Surrounding blanks are not part of a value (RFC 9110 §5.5); Django adds one to cookies.
         clean = value.strip(" \t")
         chars += len(lower) + len(clean) + 1
-        values = grouped.get(lower)
-        if values is None:
-            grouped[lower] = [clean]
-        else:
-            values.append(clean)
-    return grouped, chars
+        if grouped is not None:
+            values = grouped.get(lower)
+            if values is None:
+                grouped[lower] = [clean]
+            else:
+                values.append(clean)
+        elif lower in last:
+            grouped = {key: [item] for key, item in last.items()}
+            grouped[lower].append(clean)
+        last[lower] = clean
+    return last, grouped, chars
+
+
+def _every_value(
+    last: dict[str, str], grouped: dict[str, list[str]] | None
+) -> dict[str, list[str]]:
+    return grouped if grouped is not None else {name: [value] for name, value in last.items()}
 
 
 def _render(
     status: int,
     description: str,
-    grouped: dict[str, list[str]],
+    last: dict[str, str],
+    grouped: dict[str, list[str]] | None,
     text: str,
     is_base64: bool,
     multi_value: bool,
@@ -586,27 +622,27 @@ def _render(
             "statusCode": status,
             "statusDescription": description,
             "isBase64Encoded": is_base64,
-            "multiValueHeaders": grouped,
+            "multiValueHeaders": _every_value(last, grouped),
             "body": text,
         }
     return {
         "statusCode": status,
         "statusDescription": description,
         "isBase64Encoded": is_base64,
-        "headers": _single_value(grouped, config),
+        "headers": last if grouped is None else _single_value(grouped, config),
         "body": text,
     }
 
 
-def _encode_body(body: bytes, grouped: dict[str, list[str]], config: Config) -> tuple[str, bool]:
+def _encode_body(body: bytes, last: dict[str, str], config: Config) -> tuple[str, bool]:
     """Text when the type is listed as text, nothing encodes it and it is UTF-8; else base64."""
-    content_type = grouped.get("content-type")
-    encoding = grouped.get("content-encoding")
-    if content_type and (not encoding or encoding[-1].strip().lower() in ("", "identity")):
+    content_type = last.get("content-type")
+    encoding = last.get("content-encoding")
+    if content_type and (encoding is None or encoding.strip().lower() in ("", "identity")):
         text_types = config.text_content_types
-        as_text = text_types.cache.get(content_type[-1])
+        as_text = text_types.cache.get(content_type)
         if as_text is None:
-            as_text = _is_text_type(content_type[-1], text_types)
+            as_text = _is_text_type(content_type, text_types)
         if as_text:
             try:
                 return body.decode("utf-8"), False
@@ -738,7 +774,8 @@ def _shrink(
     if etags:
         grouped["etag"] = [tag if tag.startswith("W/") else "W/" + tag for tag in etags]
     text = binascii.b2a_base64(compressed, newline=False).decode("ascii")
-    result = _render(status, description, grouped, text, True, request.multi_value, config)
+    last = {name: values[-1] for name, values in grouped.items()}
+    result = _render(status, description, last, grouped, text, True, request.multi_value, config)
     new_size = _json_size(result)
     if new_size > limit:
         raise ResponseTooLarge(new_size, limit, f"after gzip (was {size} bytes)")

@@ -8,7 +8,14 @@ dataclass sets each field through ``object.__setattr__``, slow on a path run per
 
 from __future__ import annotations
 
-from operator import itemgetter
+try:  # CPython's C accessor behind namedtuple fields: about twice as fast as a property
+    from _collections import _tuplegetter  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover (other Pythons)
+    from operator import itemgetter
+
+    def _tuplegetter(index: int, doc: str) -> property:
+        return property(itemgetter(index), doc=doc)
+
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
 
@@ -27,7 +34,7 @@ class _Record(tuple):  # type: ignore[type-arg]
 
     def __init_subclass__(cls) -> None:
         for index, name in enumerate(cls._fields):
-            setattr(cls, name, property(itemgetter(index)))
+            setattr(cls, name, _tuplegetter(index, f"The {name} field."))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable (tried to set {name!r})")

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from .config import Config, ConfigOptions
-    from .http import Request
+    from .http import Headers, Request
 
     ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
@@ -54,25 +54,21 @@ class WSGIHandler(BaseHandler):
 
 
 # Environ keys for header names, computed once per name. Bounded, since names come from clients.
-_ENVIRON_KEYS: dict[str, str | None] = {}
+# Names left out of the environ are never stored: a failed lookup means "work it out".
+_ENVIRON_KEYS: dict[str, str] = {}
 _ENVIRON_KEYS_MAX = 512
-# CGI gives these their own variables; as HTTP_* they would be duplicates.
-_OWN_VARIABLES = {"content-type": "CONTENT_TYPE", "content-length": None}
+# CGI gives these their own variables. The body's real length is set after the headers, so a
+# Content-Length header (ALB sends one) never overrides it.
+_OWN_VARIABLES = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}
 
 
 def _environ_key(name: str) -> str | None:
-    key = _ENVIRON_KEYS.get(name, "")
-    if key != "":
-        return key
-    if name in _OWN_VARIABLES:
-        key = _OWN_VARIABLES[name]
-    elif "_" in name:
+    if "_" in name:
         # X-Auth_Token and X-Auth-Token would both become HTTP_X_AUTH_TOKEN: one could spoof the
         # other past a proxy that vets only one spelling. Such names are left out (as nginx and
         # Apache do).
-        key = None
-    else:
-        key = "HTTP_" + name.upper().replace("-", "_")
+        return None
+    key = _OWN_VARIABLES.get(name) or "HTTP_" + name.upper().replace("-", "_")
     if len(_ENVIRON_KEYS) < _ENVIRON_KEYS_MAX:
         _ENVIRON_KEYS[name] = key
     return key
@@ -120,7 +116,6 @@ def build_environ(
         "SCRIPT_NAME": script_name,
         "PATH_INFO": path_info,
         "QUERY_STRING": query_string,
-        "CONTENT_LENGTH": str(len(body)),
         "SERVER_NAME": server[0],
         "SERVER_PORT": str(server[1]),
         "SERVER_PROTOCOL": "HTTP/1.1",
@@ -138,20 +133,35 @@ def build_environ(
     }
     if client and client[1]:
         environ["REMOTE_PORT"] = str(client[1])
+    if multi_value:
+        _add_joined_headers(environ, headers)
+    else:
+        # One value per name (single-value mode): nothing to join, and nearly always every
+        # name has a key already.
+        keys = _ENVIRON_KEYS
+        try:
+            for name, value in headers:
+                environ[keys[name]] = value if value.isascii() else _native(value)
+        except KeyError:
+            _add_headers(environ, headers)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return environ
+
+
+def _add_headers(environ: dict[str, object], headers: Headers) -> None:
+    """Single-value headers, some of them new names or names left out."""
     keys = _ENVIRON_KEYS
-    if not multi_value:
-        # One value per name (single-value mode): nothing to join.
-        for name, value in headers:
-            key = keys.get(name, "")
-            if key == "":
-                key = _environ_key(name)
-            if key is not None:
-                environ[key] = value if value.isascii() else _native(value)
-        return environ
     for name, value in headers:
-        key = keys.get(name, "")
-        if key == "":
-            key = _environ_key(name)
+        key = keys.get(name) or _environ_key(name)
+        if key is not None:
+            environ[key] = _native(value)
+
+
+def _add_joined_headers(environ: dict[str, object], headers: Headers) -> None:
+    """Multi-value headers: repeated names joined, with ", " but "; " for cookies."""
+    keys = _ENVIRON_KEYS
+    for name, value in headers:
+        key = keys.get(name) or _environ_key(name)
         if key is None:
             continue
         if not value.isascii():
@@ -160,7 +170,6 @@ def build_environ(
             environ[key] = f"{environ[key]}{'; ' if key == 'HTTP_COOKIE' else ', '}{value}"
         else:
             environ[key] = value
-    return environ
 
 
 class _Collector:

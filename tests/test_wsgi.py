@@ -208,6 +208,29 @@ def test_base_path_becomes_script_name(
     assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == (script_name, path_info)
 
 
+def test_a_content_length_header_never_overrides_the_body_length(multi: bool) -> None:
+    app = simple_app()
+    event = make_event("PUT", "/n", body=b"0123456789", multi_value_headers=multi)
+    field = "multiValueHeaders" if multi else "headers"
+    event[field]["content-length"] = ["999"] if multi else "999"
+    WSGIHandler(app)(event, None)
+    assert app.environ["CONTENT_LENGTH"] == "10"  # type: ignore[attr-defined]
+    assert "HTTP_CONTENT_LENGTH" not in app.environ  # type: ignore[attr-defined]
+
+
+def test_a_new_or_left_out_name_among_known_ones(multi: bool) -> None:
+    # Known names first fill the environ; an unseen name and an underscore name after them
+    # must still come out right (one new, one left out), with nothing from before lost.
+    app = simple_app()
+    handler = WSGIHandler(app)
+    handler(make_event(headers={"accept": "a"}, multi_value_headers=multi), None)
+    headers = [("accept", "b"), ("x-never-seen-before-7", "n"), ("x_token", "spoof")]
+    handler(make_event(headers=headers, multi_value_headers=multi), None)
+    environ = app.environ  # type: ignore[attr-defined]
+    assert (environ["HTTP_ACCEPT"], environ["HTTP_X_NEVER_SEEN_BEFORE_7"]) == ("b", "n")
+    assert not [key for key in environ if "TOKEN" in key]
+
+
 def test_remote_port_when_alb_reports_it(multi: bool) -> None:
     app = simple_app()
     WSGIHandler(app)(
