@@ -108,6 +108,7 @@ class ASGIHandler(BaseHandler):
         task = loop.create_task(cycle.run(self.app, scope, self.config.raise_app_exceptions))
         if budget is None:
             return loop.run_until_complete(task)
+        deadline = loop.time() + budget
         timers: list[asyncio.TimerHandle] = []
 
         def cancel_app() -> None:
@@ -115,11 +116,17 @@ class ASGIHandler(BaseHandler):
             # An app that swallows the cancellation: stop the loop under it, answer anyway.
             timers.append(loop.call_later(CANCEL_GRACE_SECONDS, loop.stop))
 
-        timers.append(loop.call_later(budget, cancel_app))
+        def arm_deadline() -> None:
+            # Runs right after the app's first step. Most requests are answered by then, and
+            # skipping the timer saves a heap push, a cancel and a pop (several µs per call).
+            if not task.done():
+                timers.append(loop.call_at(deadline, cancel_app))
+
+        loop.call_soon(arm_deadline)
         try:
             return loop.run_until_complete(task)
         except (asyncio.CancelledError, RuntimeError):
-            if len(timers) == 1:
+            if len(timers) < 2:
                 raise  # the app's own error, not our deadline
             return self._deadline_answer(request, budget, cycle)
         finally:
