@@ -84,7 +84,13 @@ def parse_event(event: object, context: object, config: Config) -> Request:
         raise InvalidEvent("httpMethod", f"is not an HTTP method: {method!r}")
 
     raw_path = event.get("path")
-    if type(raw_path) is str and raw_path[:1] == "/" and "%" not in raw_path and _is_safe(raw_path):
+    if (
+        type(raw_path) is str
+        and raw_path[:1] == "/"
+        and "%" not in raw_path
+        and raw_path.isascii()
+        and not raw_path.encode().translate(None, _QUERY_SAFE_BYTES)
+    ):
         path = raw_path.encode("ascii")  # "?" passes _is_safe but is caught by _parse_path below
         if "?" in raw_path:
             raw_path, path = _parse_path(raw_path)
@@ -97,6 +103,7 @@ def parse_event(event: object, context: object, config: Config) -> Request:
         last: dict[str, str] = {}
         forwarded_for: list[str] = []
         headers = _multi_value_headers(event["multiValueHeaders"], last, forwarded_for)
+        xff = ",".join(forwarded_for) if forwarded_for else None
         query_string = _multi_value_query(event.get("multiValueQueryStringParameters"))
         if event.get("headers") or event.get("queryStringParameters"):
             _log_warning(
@@ -109,7 +116,6 @@ def parse_event(event: object, context: object, config: Config) -> Request:
         headers = tuple(last.items())
         query_string = _single_value_query(event.get("queryStringParameters"))
         xff = last.get("x-forwarded-for")
-        forwarded_for = [] if xff is None else [xff]
 
     scheme, server = _server(last, config)
     user_agent = last.get("user-agent")
@@ -133,7 +139,7 @@ def parse_event(event: object, context: object, config: Config) -> Request:
             body,
             scheme,
             server,
-            _client(forwarded_for, config.trusted_hops) if forwarded_for else None,
+            None if xff is None else _client(xff, config.trusted_hops),
             multi_value,
             user_agent is not None and user_agent.startswith(HEALTH_CHECK_AGENT_PREFIX),
             event,
@@ -415,19 +421,21 @@ def _host_name(host: str) -> str:
     return host.partition(":")[0]
 
 
-def _client(values: list[str], trusted_hops: int) -> tuple[str, int] | None:
+def _client(joined: str, trusted_hops: int) -> tuple[str, int] | None:
     """The client address from X-Forwarded-For, trusting only the last ``trusted_hops`` entries.
 
     ALB appends the address of the peer it saw, so with one trusted hop (ALB alone) the client is
     the rightmost entry; everything to its left came from the client and can be forged. With a
-    CDN in front (two hops) it is the second from the right, and so on. No header: no client.
+    CDN in front (two hops) it is the second from the right, and so on. ``joined`` is every
+    X-Forwarded-For value joined with commas.
     """
-    if trusted_hops == 0 or not values:
+    if trusted_hops == 0:
         return None
-    joined = values[0] if len(values) == 1 else ",".join(values)
     if "," not in joined and trusted_hops == 1:
         entry = joined.strip()
-        return _address(entry) if entry else None
+        if ":" not in entry:  # a bare IPv4 address, as ALB writes it
+            return (entry, 0) if entry else None
+        return _address(entry)
     entries = [entry.strip() for entry in joined.split(",")]
     entries = [entry for entry in entries if entry]
     if not entries:
@@ -499,7 +507,7 @@ def render_response(response: Response, request: Request, config: Config) -> dic
     else:
         if type(status) is not int or not 100 <= status <= 599:
             raise AppError(f"status must be an int from 100 to 599, got {status!r}")
-        if has_forbidden_characters(reason):
+        if not reason.isprintable() and has_forbidden_characters(reason):
             raise AppError(f"reason phrase contains CR, LF or NUL: {reason!r}")
         description = f"{status} {reason}"
 
