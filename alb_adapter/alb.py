@@ -8,7 +8,6 @@ The rules, with their sources, are DESIGN §5 and reference/alb-spec.md.
 
 from __future__ import annotations
 
-import binascii
 import sys
 
 from .errors import AppError, InvalidBody, InvalidEvent, InvalidResponse, UnsupportedEvent
@@ -474,13 +473,15 @@ def _parse_body(body: object, encoded: object) -> bytes:
             raise InvalidBody("is not valid Unicode text") from None
     try:
         return _b64decode(body)
-    except (binascii.Error, ValueError):
+    except ValueError:  # binascii.Error is one
         raise InvalidBody("is not valid base64 although isBase64Encoded is true") from None
 
 
 def _b64decode(text: str) -> bytes:
     """Strict standard base64: no stray characters, correct padding."""
     if _STRICT_BASE64:
+        import binascii  # here, not at the top: only base64 bodies need it (cold start)
+
         return binascii.a2b_base64(text, strict_mode=True)  # type: ignore[call-arg,unused-ignore]
     import base64
 
@@ -656,6 +657,8 @@ def _encode_body(body: bytes, last: dict[str, str], config: Config) -> tuple[str
                 return body.decode("utf-8"), False
             except UnicodeDecodeError:
                 pass  # mislabelled bytes: base64 keeps them intact instead of a 502
+    import binascii  # here, not at the top: only binary answers need it (cold start)
+
     return binascii.b2a_base64(body, newline=False).decode("ascii"), True
 
 
@@ -781,6 +784,8 @@ def _shrink(
     etags = grouped.get("etag")
     if etags:
         grouped["etag"] = [tag if tag.startswith("W/") else "W/" + tag for tag in etags]
+    import binascii
+
     text = binascii.b2a_base64(compressed, newline=False).decode("ascii")
     last = {name: values[-1] for name, values in grouped.items()}
     result = _render(status, description, last, grouped, text, True, request.multi_value, config)
@@ -816,6 +821,8 @@ def build_event(
     query = [_split_query_item(item) for item in query_string.split("&") if item]
     encoded = bool(body) and _alb_sends_base64(pairs)
     if encoded:
+        import binascii
+
         text = binascii.b2a_base64(body, newline=False).decode("ascii")
     else:
         try:
@@ -961,7 +968,7 @@ def parse_response(
     if encoded:
         try:
             body = _b64decode(body_text)
-        except (binascii.Error, ValueError):
+        except ValueError:  # binascii.Error is one
             raise InvalidResponse("isBase64Encoded is true but body is not valid base64") from None
     else:
         body = body_text.encode("utf-8", "surrogatepass")
