@@ -45,9 +45,6 @@ ALB_REQUEST_TEXT_TYPES = ("application/json", "application/javascript", "applica
 
 _STRICT_BASE64 = sys.version_info >= (3, 11)
 
-# Builds a Request from its fields in order without the keyword call (the per-invocation path).
-_new_tuple = tuple.__new__
-
 
 def _log_warning(message: str, *args: object) -> None:
     logger().warning(message, *args)
@@ -82,19 +79,7 @@ def parse_event(event: object, context: object, config: Config) -> Request:
             raise InvalidEvent("httpMethod", _must_be("a non-empty string", method))
         raise InvalidEvent("httpMethod", f"is not an HTTP method: {method!r}")
 
-    raw_path = event.get("path")
-    if (
-        type(raw_path) is str
-        and raw_path[:1] == "/"
-        and "%" not in raw_path
-        and raw_path.isascii()
-        and not raw_path.encode().translate(None, _QUERY_SAFE_BYTES)
-    ):
-        path = raw_path.encode("ascii")  # "?" passes _is_safe but is caught by _parse_path below
-        if "?" in raw_path:
-            raw_path, path = _parse_path(raw_path)
-    else:
-        raw_path, path = _parse_path(raw_path)
+    raw_path, path = _parse_path(event.get("path"))
 
     multi_value = event.get("multiValueHeaders") is not None
     if multi_value:
@@ -127,8 +112,7 @@ def parse_event(event: object, context: object, config: Config) -> Request:
             body = _parse_body(body, event.get("isBase64Encoded"))
         except InvalidBody as exc:
             body, body_error = b"", exc
-    request = _new_tuple(
-        Request,
+    request = Request.from_fields(
         (
             method,
             raw_path,
@@ -330,11 +314,12 @@ def _single_value_query(value: object) -> str:
             return ""
         try:
             query = "&".join(map("=".join, value.items()))
+        except TypeError:
+            pass  # a part that is not a string: the walk below names it
+        else:
             # Nearly always safe already: one check on the whole string, not one per part.
-            if not query.encode("ascii").translate(None, _QUERY_SAFE_BYTES):
+            if _is_safe(query):
                 return query
-        except (TypeError, UnicodeEncodeError):
-            pass  # a part that is not a string, or text to escape: the walk below handles it
     elif value is None:
         return ""
     else:
@@ -508,7 +493,7 @@ def render_response(response: Response, request: Request, config: Config) -> dic
     else:
         if type(status) is not int or not 100 <= status <= 599:
             raise AppError(f"status must be an int from 100 to 599, got {status!r}")
-        if not reason.isprintable() and has_forbidden_characters(reason):
+        if has_forbidden_characters(reason):
             raise AppError(f"reason phrase contains CR, LF or NUL: {reason!r}")
         description = f"{status} {reason}"
 

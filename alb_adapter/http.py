@@ -22,6 +22,8 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold sta
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from typing_extensions import Self
+
     Headers = tuple[tuple[str, str], ...]
 
 
@@ -31,6 +33,15 @@ class _Record(tuple):  # type: ignore[type-arg]
 
     __slots__ = ()
     _fields: tuple[str, ...] = ()
+
+    if TYPE_CHECKING:
+
+        @classmethod
+        def from_fields(cls, fields: tuple[object, ...]) -> Self:
+            """A record from all its fields in ``_fields`` order, unchecked: for the codecs'
+            per-invocation path, where a keyword call costs five times as much."""
+    else:
+        from_fields = classmethod(tuple.__new__)
 
     def __init_subclass__(cls) -> None:
         for index, name in enumerate(cls._fields):

@@ -222,14 +222,12 @@ class _Collector:
             raise AppError("the application returned without calling start_response")
         chunks = self.chunks
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        return _new_tuple(Response, (self.status, self.reason, self.headers, body))
+        return Response.from_fields((self.status, self.reason, self.headers, body))
 
 
 # Status lines already parsed: apps send a handful ("200 OK"...). Bounded all the same.
 _STATUS_LINES: dict[str, tuple[int, str | None]] = {}
 _STATUS_LINES_MAX = 256
-# Builds a Response from its fields in order without the keyword call (per invocation).
-_new_tuple = tuple.__new__
 
 
 def _parse_status(status: object) -> tuple[int, str | None]:
