@@ -25,6 +25,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold sta
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from typing import Any
 
     from .config import Config, TextTypes
     from .http import Headers
@@ -83,11 +84,7 @@ def parse_event(event: object, context: object, config: Config) -> Request:
 
     multi_value = event.get("multiValueHeaders") is not None
     if multi_value:
-        # The pairs in order, the last value of each name, and every X-Forwarded-For value.
-        last: dict[str, str] = {}
-        forwarded_for: list[str] = []
-        headers = _multi_value_headers(event["multiValueHeaders"], last, forwarded_for)
-        xff = ",".join(forwarded_for) if forwarded_for else None
+        headers, last, xff = _multi_value_headers(event["multiValueHeaders"])
         query_string = _multi_value_query(event.get("multiValueQueryStringParameters"))
         if event.get("headers") or event.get("queryStringParameters"):
             _log_warning(
@@ -263,10 +260,39 @@ def _single_value_headers(value: object) -> dict[str, str]:
     return last
 
 
-def _multi_value_headers(value: object, last: dict[str, str], forwarded_for: list[str]) -> Headers:
-    if type(value) is not dict:
+# What every entry of a clean multi-value map is: set.issuperset(map(type, ...)) checks it in C.
+_LIST_TYPE = frozenset({list})
+
+
+def _multi_value_headers(value: object) -> tuple[Headers, dict[str, str], str | None]:
+    """The (name, value) pairs in order, the last value of each name, and every X-Forwarded-For
+    value joined with commas (ALB may split that header over several lines)."""
+    if type(value) is dict:
+        if _CLEAN_NAMES.issuperset(value):
+            lists = value.values()
+            try:
+                clean = (
+                    _LIST_TYPE.issuperset(map(type, lists))
+                    and "".join(map("".join, lists)).isascii()
+                )
+            except TypeError:
+                clean = False  # an item that is not a string: the walk below names it
+            if clean:
+                pairs = tuple([(name, item) for name, items in value.items() for item in items])
+                forwarded_for = value.get("x-forwarded-for")
+                return pairs, dict(pairs), ",".join(forwarded_for) if forwarded_for else None
+    else:
         raise InvalidEvent("multiValueHeaders", _must_be("an object of string lists", value))
+    return _walk_multi_value_headers(value)
+
+
+def _walk_multi_value_headers(
+    value: dict[Any, Any],
+) -> tuple[Headers, dict[str, str], str | None]:
+    """The field-by-field form of the above, for maps it cannot vouch for: it names what is bad."""
     pairs: list[tuple[str, str]] = []
+    last: dict[str, str] = {}
+    forwarded_for: list[str] = []
     names = _HEADER_NAMES
     for name, entry in value.items():
         lower = names.get(name) or _header_name(name, "multiValueHeaders")
@@ -281,7 +307,7 @@ def _multi_value_headers(value: object, last: dict[str, str], forwarded_for: lis
             last[lower] = item
             if is_xff:
                 forwarded_for.append(item)
-    return tuple(pairs)
+    return tuple(pairs), last, ",".join(forwarded_for) if forwarded_for else None
 
 
 def _check_item(item: object, field: str) -> str:
@@ -343,7 +369,7 @@ def _multi_value_query(value: object) -> str:
     try:
         query = "&".join(
             [key + "=" + item for key, items in value.items() for item in items]
-            if all(type(items) is list for items in value.values())
+            if _LIST_TYPE.issuperset(map(type, value.values()))
             else []
         )
     except TypeError:

@@ -445,13 +445,18 @@ def test_single_value_maps_of_the_wrong_shape(field: str, value: object, named: 
     assert caught.value.field == named
 
 
+def _seen(multi: bool, *names: str) -> None:
+    """Parse an event with these names first: later maps of known names take the fast path."""
+    parse(event(multi, headers=[(name, "1") for name in names]))
+
+
 @pytest.mark.parametrize(
     ("value", "named"),
     [({"host": 1}, "headers['host']"), ({"host": "h", "x-id": "\udc80"}, "headers['x-id']")],
 )
 def test_known_header_names_do_not_skip_the_value_checks(value: object, named: str) -> None:
     # The names are well-formed and already seen: the bulk check must still reject the value.
-    parse(event(False, headers=[("host", "h"), ("x-id", "1")]))
+    _seen(False, "host", "x-id")
     evt = event(False)
     evt["headers"] = value
     with pytest.raises(InvalidEvent) as caught:
@@ -459,17 +464,85 @@ def test_known_header_names_do_not_skip_the_value_checks(value: object, named: s
     assert caught.value.field == named
 
 
-def test_known_header_names_with_text_beyond_ascii() -> None:
-    parse(event(False, headers=[("host", "h"), ("x-name", "plain")]))
-    request = parse(event(False, headers=[("host", "h"), ("x-name", "Zoë ☃")]))
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        ({"host": ["h", 5]}, "multiValueHeaders['host'][1]"),
+        ({"host": ["h"], "x-id": ["\udc80"]}, "multiValueHeaders['x-id'][0]"),
+        ({"host": [["h"]]}, "multiValueHeaders['host'][0]"),
+        ({"host": ["h"], "x-id": 7}, "multiValueHeaders['x-id']"),
+        ({"host": ("h",)}, "multiValueHeaders['host']"),
+    ],
+)
+def test_known_multi_value_header_names_do_not_skip_the_value_checks(
+    value: object, named: str
+) -> None:
+    _seen(True, "host", "x-id")
+    evt = event(True)
+    evt["multiValueHeaders"] = value
+    with pytest.raises(InvalidEvent) as caught:
+        parse(evt)
+    assert caught.value.field == named
+
+
+def test_known_multi_value_header_names_in_hand_made_shapes() -> None:
+    # A bare string is one value and null none, as for unseen names: the bulk check must not
+    # read a string as a list of characters.
+    _seen(True, "host", "accept", "x-empty")
+    evt = event(True)
+    evt["multiValueHeaders"] = {"host": "h.example", "accept": ["a", "b"]}
+    assert parse(evt).headers == (("host", "h.example"), ("accept", "a"), ("accept", "b"))
+    evt["multiValueHeaders"] = {"host": ["h"], "x-empty": None, "accept": []}
+    assert parse(evt).headers == (("host", "h"),)
+
+
+def test_known_names_with_repeats_in_multi_value_mode() -> None:
+    _seen(True, "host", "accept", "x-forwarded-for", "x-forwarded-proto")
+    evt = event(
+        True,
+        headers=[
+            ("host", "h"),
+            ("accept", "text/html"),
+            ("x-forwarded-for", "6.6.6.6"),
+            ("x-forwarded-proto", "http"),
+            ("accept", "*/*"),
+            ("x-forwarded-for", "203.0.113.9"),
+            ("x-forwarded-proto", "https"),
+        ],
+    )
+    request = parse(evt)
+    assert request.headers == (
+        ("host", "h"),
+        ("accept", "text/html"),
+        ("accept", "*/*"),
+        ("x-forwarded-for", "6.6.6.6"),
+        ("x-forwarded-for", "203.0.113.9"),
+        ("x-forwarded-proto", "http"),
+        ("x-forwarded-proto", "https"),
+    )
+    # The last X-Forwarded-Proto counts, and the client is the rightmost X-Forwarded-For entry.
+    assert (request.scheme, request.server, request.client) == (
+        "https",
+        ("h", 443),
+        ("203.0.113.9", 0),
+    )
+
+
+def test_known_header_names_with_text_beyond_ascii(multi: bool) -> None:
+    _seen(multi, "host", "x-name")
+    request = parse(event(multi, headers=[("host", "h"), ("x-name", "Zoë ☃")]))
     assert request.headers == (("host", "h"), ("x-name", "Zoë ☃"))
 
 
-def test_a_header_spelled_twice_after_its_lowercase_form_was_seen() -> None:
-    parse(event(False, headers=[("host", "h")]))
-    evt = event(False)
-    evt["headers"] = {"host": "a", "Host": "b"}
-    assert parse(evt).headers == (("host", "b"),)
+def test_a_header_spelled_twice_after_its_lowercase_form_was_seen(multi: bool) -> None:
+    _seen(multi, "host")
+    evt = event(multi)
+    if multi:
+        evt["multiValueHeaders"] = {"host": ["a"], "Host": ["b"]}
+        assert parse(evt).headers == (("host", "a"), ("host", "b"))
+    else:
+        evt["headers"] = {"host": "a", "Host": "b"}
+        assert parse(evt).headers == (("host", "b"),)
 
 
 @pytest.mark.parametrize(
