@@ -137,19 +137,33 @@ def build_environ(
     environ["aws.context"] = context
     if client and client[1]:
         environ["REMOTE_PORT"] = str(client[1])
+    # Nearly always every name has a key already and none repeats (distinct names have distinct
+    # keys, so a repeat shows as fewer new entries): one subscript per header, then done.
+    keys = _ENVIRON_KEYS
+    size = len(environ)
+    try:
+        for name, value in headers:
+            environ[keys[name]] = value if value.isascii() else _native(value)
+    except KeyError:
+        _redo_headers(environ, headers, multi_value)
+    else:
+        if multi_value and len(environ) - size != len(headers):
+            _redo_headers(environ, headers, multi_value)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return environ
+
+
+def _redo_headers(environ: dict[str, object], headers: Headers, multi_value: bool) -> None:
+    """The header entries again from scratch: some names are new or left out, or repeat."""
+    for key in [key for key in environ if key.startswith("HTTP_") or key in _OWN_KEYS]:
+        del environ[key]
     if multi_value:
         _add_joined_headers(environ, headers)
     else:
-        # One value per name (single-value mode): nothing to join, and nearly always every
-        # name has a key already.
-        keys = _ENVIRON_KEYS
-        try:
-            for name, value in headers:
-                environ[keys[name]] = value if value.isascii() else _native(value)
-        except KeyError:
-            _add_headers(environ, headers)
-    environ["CONTENT_LENGTH"] = str(len(body))
-    return environ
+        _add_headers(environ, headers)
+
+
+_OWN_KEYS = frozenset(_OWN_VARIABLES.values())
 
 
 def _add_headers(environ: dict[str, object], headers: Headers) -> None:

@@ -231,6 +231,47 @@ def test_a_new_or_left_out_name_among_known_ones(multi: bool) -> None:
     assert not [key for key in environ if "TOKEN" in key]
 
 
+@pytest.mark.parametrize("new_name", [None, "x-never-seen-before-8", "x_token"])
+def test_repeated_known_names_are_joined(new_name: str | None) -> None:
+    # Every name already known, so a repeat shows only as fewer environ entries than headers;
+    # with a new or left-out name after the repeats, the slow path must not join anything twice.
+    app = simple_app()
+    handler = WSGIHandler(app)
+    known = [("accept", "a"), ("cookie", "c=1"), ("x-tag", "t"), ("content-type", "text/plain")]
+    handler(make_event("POST", "/", headers=known, multi_value_headers=True), None)
+    headers = [
+        ("accept", "text/html"),
+        ("cookie", "a=1"),
+        ("x-tag", "Zoë"),
+        ("content-type", "text/plain"),
+        ("accept", "*/*"),
+        ("cookie", "b=2"),
+        ("x-tag", "☃"),
+        ("content-type", "application/json"),
+    ]
+    if new_name:
+        headers.append((new_name, "n"))
+    trace = "Root=1-65f0a000-0123456789abcdef01234567"
+    event = make_event(
+        "POST", "/", headers=headers, body=b"{}", multi_value_headers=True, trace_id=trace
+    )
+    handler(event, None)
+    environ = app.environ  # type: ignore[attr-defined]
+    assert {key: environ[key] for key in environ if key.startswith(("HTTP_", "CONTENT_"))} == {
+        "HTTP_HOST": "example.com",
+        "HTTP_ACCEPT": "text/html, */*",
+        "HTTP_COOKIE": "a=1; b=2",
+        "HTTP_X_TAG": "Zoë, " + "☃".encode().decode("latin-1"),
+        "CONTENT_TYPE": "application/json",  # one value: the last
+        "CONTENT_LENGTH": "2",
+        "HTTP_X_FORWARDED_FOR": "198.51.100.7",
+        "HTTP_X_FORWARDED_PROTO": "https",
+        "HTTP_X_FORWARDED_PORT": "443",
+        "HTTP_X_AMZN_TRACE_ID": trace,
+        **({"HTTP_X_NEVER_SEEN_BEFORE_8": "n"} if new_name == "x-never-seen-before-8" else {}),
+    }
+
+
 def test_remote_port_when_alb_reports_it(multi: bool) -> None:
     app = simple_app()
     WSGIHandler(app)(
