@@ -54,7 +54,7 @@ class ASGIHandler(BaseHandler):
     ``"off"``. Other options are shared with WSGIHandler (see Config).
     """
 
-    __slots__ = ("_lifespan", "_loop", "app")
+    __slots__ = ("_deadline", "_lifespan", "_loop", "app")
 
     def __init__(
         self,
@@ -71,6 +71,7 @@ class ASGIHandler(BaseHandler):
         # Deliberately not made the thread's current loop: all app code runs inside it (where
         # get_running_loop() finds it), and a global left behind would outlive close().
         self._loop = asyncio.new_event_loop()
+        self._deadline = _Deadline(self._loop)
         self._lifespan = Lifespan(app, self._loop, lifespan)
         try:
             self._lifespan.startup()
@@ -94,6 +95,7 @@ class ASGIHandler(BaseHandler):
         """Run lifespan shutdown now and close the loop (tests; Lambda does this at exit)."""
         if not self._loop.is_closed():
             self._lifespan.shutdown()
+            self._deadline.close()
             self._loop.close()
 
     def __call__(self, event: object, context: object = None) -> dict[str, object]:
@@ -108,30 +110,16 @@ class ASGIHandler(BaseHandler):
         task = loop.create_task(cycle.run(self.app, scope, self.config.raise_app_exceptions))
         if budget is None:
             return loop.run_until_complete(task)
-        deadline = loop.time() + budget
-        timers: list[asyncio.TimerHandle] = []
-
-        def cancel_app() -> None:
-            task.cancel()
-            # An app that swallows the cancellation: stop the loop under it, answer anyway.
-            timers.append(loop.call_later(CANCEL_GRACE_SECONDS, loop.stop))
-
-        def arm_deadline() -> None:
-            # Runs right after the app's first step. Most requests are answered by then, and
-            # skipping the timer saves a heap push, a cancel and a pop (several µs per call).
-            if not task.done():
-                timers.append(loop.call_at(deadline, cancel_app))
-
-        loop.call_soon(arm_deadline)
+        deadline = self._deadline
+        deadline.watch(task, loop.time() + budget)
         try:
             return loop.run_until_complete(task)
         except (asyncio.CancelledError, RuntimeError):
-            if len(timers) < 2:
+            if not deadline.expired:
                 raise  # the app's own error, not our deadline
             return self._deadline_answer(request, budget, cycle)
         finally:
-            for timer in timers:
-                timer.cancel()
+            deadline.release()
 
     def _deadline_answer(self, request: Request, budget: float, cycle: HTTPCycle) -> Response:
         message = (
@@ -145,6 +133,64 @@ class ASGIHandler(BaseHandler):
 
     def __repr__(self) -> str:
         return f"ASGIHandler({self.app!r}, lifespan={self._lifespan.mode!r}, {self.config!r})"
+
+
+class _Deadline:
+    """Cancels the running app at its deadline, with one timer kept from call to call.
+
+    A timer per call would cost, on every call of an app that waits on I/O, a push onto the
+    loop's heap (Python-level comparisons), a cancel and a later pop. A later call's deadline is
+    nearly always later too, so the timer stays armed: when it fires for a deadline that has
+    moved on, it re-arms for the current one (about once per Lambda timeout).
+    """
+
+    __slots__ = ("_grace", "_loop", "_task", "_timer", "_when", "expired")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._timer: asyncio.TimerHandle | None = None
+        self._grace: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[Response] | None = None
+        self._when = 0.0
+        self.expired = False
+
+    def watch(self, task: asyncio.Task[Response], when: float) -> None:
+        """Cancel ``task`` at loop time ``when`` (until release())."""
+        self._task = task
+        self._when = when
+        self.expired = False
+        timer = self._timer
+        # Within a millisecond (what Lambda's clock reports in) is the same deadline: a context
+        # used for several calls must not re-arm on rounding.
+        if timer is None or timer.when() > when + 0.001:
+            if timer is not None:
+                timer.cancel()
+            self._timer = self._loop.call_at(when, self._fire)
+
+    def release(self) -> None:
+        self._task = None
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+
+    def close(self) -> None:
+        self.release()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _fire(self) -> None:
+        self._timer = None
+        task = self._task
+        if task is None or task.done():
+            return  # nothing is being watched: the next watch() arms a timer again
+        if self._loop.time() < self._when:
+            self._timer = self._loop.call_at(self._when, self._fire)
+            return
+        self.expired = True
+        task.cancel()
+        # An app that swallows the cancellation: stop the loop under it, answer anyway.
+        self._grace = self._loop.call_later(CANCEL_GRACE_SECONDS, self._loop.stop)
 
 
 def _refuse_running_loop() -> None:

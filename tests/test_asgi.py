@@ -547,6 +547,73 @@ def test_a_fast_app_is_not_affected_by_the_deadline(build: Callable[..., ASGIHan
     assert handler.loop.is_running() is False
 
 
+async def sleepy(scope: Scope, receive: Receive, send: Send) -> None:
+    """Waits the seconds its path names (/sleep/0.4), then answers "ok"."""
+    if scope["type"] == "http":
+        await asyncio.sleep(float(scope["path"].rpartition("/")[2]))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+
+def _timed_call(handler: ASGIHandler, multi: bool, path: str, timeout: float | None) -> Any:
+    context = None if timeout is None else LambdaContext(timeout=timeout)
+    return call(handler, multi, "GET", path, context=context)
+
+
+def test_a_past_calls_shorter_deadline_does_not_cut_the_next_call_short(
+    build: Callable[..., ASGIHandler], multi: bool
+) -> None:
+    # The timer armed for the first call (0.3 s away) fires while the second one, which may
+    # run for 4.5 s, is still waiting: it must move on to the new deadline, not cancel.
+    handler = build(sleepy, lifespan="off")
+    assert _timed_call(handler, multi, "/sleep/0", 0.6).status == 200
+    began = time.monotonic()
+    answer = _timed_call(handler, multi, "/sleep/0.45", 5)
+    assert (answer.status, answer.body) == (200, b"ok")
+    assert time.monotonic() - began >= 0.45
+    # Nor may it touch a call that has no deadline at all.
+    assert _timed_call(handler, multi, "/sleep/0", 0.6).status == 200
+    assert _timed_call(handler, multi, "/sleep/0.45", None).status == 200
+
+
+def test_an_earlier_deadline_after_a_later_one_is_kept(
+    build: Callable[..., ASGIHandler], multi: bool
+) -> None:
+    handler = build(sleepy, lifespan="off")
+    assert _timed_call(handler, multi, "/sleep/0", 5).status == 200  # a timer 4.5 s away
+    began = time.monotonic()
+    assert _timed_call(handler, multi, "/sleep/30", 0.6).status == 504
+    assert time.monotonic() - began < 0.6
+
+
+async def tidy(scope: Scope, receive: Receive, send: Send) -> None:
+    """Cleans up for a moment when cancelled (within the grace period), then lets it through."""
+    if scope["type"] == "http":
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.05)
+            raise
+
+
+@pytest.mark.parametrize("late_app", [tidy, stubborn], ids=["cleans-up", "swallows-cancel"])
+def test_after_a_504_the_next_call_runs_whole(
+    build: Callable[..., ASGIHandler], multi: bool, late_app: Any
+) -> None:
+    # Nothing armed for the cancelled call (the grace period's loop stop) may reach the next one.
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["path"] == "/late":
+            await late_app(scope, receive, send)
+        else:
+            await sleepy(scope, receive, send)
+
+    handler = build(app, lifespan="off")
+    assert _timed_call(handler, multi, "/late", 0.6).status == 504
+    answer = _timed_call(handler, multi, "/sleep/0.35", 5)  # longer than the 0.2 s grace
+    assert (answer.status, answer.body) == (200, b"ok")
+    assert _timed_call(handler, multi, "/sleep/30", 0.4).status == 504
+
+
 # --- construction ----------------------------------------------------------------------------
 
 
