@@ -510,7 +510,8 @@ def render_response(response: Response, request: Request, config: Config) -> dic
     ResponseTooLarge when the JSON would exceed ``max_response_bytes`` even gzipped.
     """
     status, reason, headers, body = response
-    if reason is None:
+    # The standard phrase ("200 OK", what WSGI frameworks send) needs no check: it is in the table.
+    if reason is None or reason == REASON_PHRASES.get(status):
         description = _DESCRIPTIONS.get(status) if type(status) is int else None
         if description is None:
             if type(status) is not int or not 100 <= status <= 599:

@@ -75,7 +75,9 @@ def test_no_headers_still_gives_the_field_of_the_mode(multi: bool) -> None:
     ("status", "reason", "description"),
     [
         (200, None, "200 OK"),
+        (200, "OK", "200 OK"),  # the standard phrase, as WSGI frameworks send it
         (404, None, "404 Not Found"),
+        (404, "Not Found", "404 Not Found"),
         (599, None, "599 Unknown"),
         (599, "Network Connect Timeout", "599 Network Connect Timeout"),
         (200, "Okay Then", "200 Okay Then"),
@@ -87,10 +89,11 @@ def test_status_description(multi: bool, status: int, reason: str | None, descri
     assert (rendered["statusCode"], rendered["statusDescription"]) == (status, description)
 
 
+@pytest.mark.parametrize("reason", [None, "OK", "Fine"])
 @pytest.mark.parametrize("status", [99, 600, 0, -200, True, "200", 200.0, None])
-def test_invalid_status_is_an_app_error(multi: bool, status: Any) -> None:
+def test_invalid_status_is_an_app_error(multi: bool, status: Any, reason: str | None) -> None:
     with pytest.raises(AppError, match="status must be an int from 100 to 599"):
-        render(Response(status), multi)
+        render(Response(status, reason=reason), multi)
 
 
 def test_reason_with_a_newline_is_an_app_error(multi: bool) -> None:
