@@ -885,8 +885,9 @@ def _ratio_line(
         return BudgetLine(text, "N/A", f"{peer} is not above floor+codec ({theirs:+.1f} µs)")
     ratio = mine / theirs
     detail = (
-        f"{case}: alb_adapter {mine:+.1f} µs, {peer} {theirs:+.1f} µs above floor+codec "
-        f"({group.runner('floor+codec').median:.1f} µs): ratio {ratio:.2f} (limit {limit:.2f})"  # type: ignore[union-attr]
+        # Enough digits that a ratio just over the limit does not print as the limit itself.
+        f"{case}: alb_adapter {mine:+.2f} µs, {peer} {theirs:+.2f} µs above floor+codec "
+        f"({group.runner('floor+codec').median:.2f} µs): ratio {ratio:.3f} (limit {limit:.3f})"  # type: ignore[union-attr]
     )
     return BudgetLine(text, "PASS" if ratio <= limit else "MISS", detail)
 
