@@ -219,6 +219,19 @@ def _time_budget(context: object) -> float | None:
     return max(seconds / 2, 0.0)
 
 
+# Header names as bytes, by name: they repeat on every invocation, and a lookup is cheaper than
+# an encode. Bounded, since names come from clients.
+_NAME_BYTES: dict[str, bytes] = {}
+_NAME_BYTES_MAX = 1024
+
+
+def _name_bytes(name: str) -> bytes:
+    encoded = name.encode("ascii")  # parse_event lets only RFC 9110 tokens through
+    if len(_NAME_BYTES) < _NAME_BYTES_MAX:
+        _NAME_BYTES[name] = encoded
+    return encoded
+
+
 def _header_bytes(value: str) -> bytes:
     """The header's wire bytes: latin-1 where it fits, else UTF-8 (as PEP 3333 does for WSGI)."""
     if value.isascii():
@@ -240,10 +253,13 @@ def build_scope(request: Request, config: Config, state: Mapping[str, Any]) -> d
     path = request.path.decode("utf-8", "surrogateescape")
     root_path, _ = split_base_path(path, config.base_path)
     pairs = request.headers
+    names = _NAME_BYTES
     try:
-        headers = [(name.encode("ascii"), value.encode("ascii")) for name, value in pairs]
-    except UnicodeEncodeError:
-        headers = [(name.encode("ascii"), _header_bytes(value)) for name, value in pairs]
+        headers = [(names[name], value.encode("ascii")) for name, value in pairs]
+    except (KeyError, UnicodeEncodeError):  # a name not seen yet, or a value beyond ASCII
+        headers = [
+            (names.get(name) or _name_bytes(name), _header_bytes(value)) for name, value in pairs
+        ]
     if request.multi_value and sum(1 for name, _ in pairs if name == "cookie") > 1:
         headers = _merge_cookies(headers)
     return {

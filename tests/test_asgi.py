@@ -145,6 +145,28 @@ def test_whole_scope(build: Callable[..., ASGIHandler], multi: bool) -> None:
     assert app.received == [{"type": "http.request", "body": b"\x00\x01", "more_body": False}]
 
 
+def test_scope_headers_with_names_seen_before_and_new(
+    build: Callable[..., ASGIHandler], multi: bool
+) -> None:
+    # Names already seen come from a cache; a new name or a value beyond ASCII must still come
+    # out right, whichever comes first.
+    app = Recorder()
+    handler = build(app)
+    for headers in (
+        [("x-seen", "1")],
+        [("x-seen", "Zoë"), ("x-new-9", "n")],
+        [("x-new-10", "m"), ("x-seen", "☃")],
+        [("x-seen", "2"), ("x-new-9", "o")],
+    ):
+        call(handler, multi, "GET", "/", headers=headers)
+    assert [scope["headers"][1:3] for scope in app.scopes] == [
+        [(b"x-seen", b"1"), (b"x-forwarded-for", b"198.51.100.7")],
+        [(b"x-seen", "Zoë".encode("latin-1")), (b"x-new-9", b"n")],
+        [(b"x-new-10", b"m"), (b"x-seen", "☃".encode())],
+        [(b"x-seen", b"2"), (b"x-new-9", b"o")],
+    ]
+
+
 @pytest.mark.parametrize(
     ("path", "root_path"),
     [("/shop/x", "/shop"), ("/shop", "/shop"), ("/shopping", ""), ("/other", "")],
