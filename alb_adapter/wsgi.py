@@ -60,6 +60,7 @@ _ENVIRON_KEYS_MAX = 512
 # CGI gives these their own variables. The body's real length is set after the headers, so a
 # Content-Length header (ALB sends one) never overrides it.
 _OWN_VARIABLES = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}
+_OWN_KEYS = frozenset(_OWN_VARIABLES.values())
 
 
 def _environ_key(name: str) -> str | None:
@@ -161,9 +162,6 @@ def _redo_headers(environ: dict[str, object], headers: Headers, multi_value: boo
         _add_joined_headers(environ, headers)
     else:
         _add_headers(environ, headers)
-
-
-_OWN_KEYS = frozenset(_OWN_VARIABLES.values())
 
 
 def _add_headers(environ: dict[str, object], headers: Headers) -> None:
