@@ -11,24 +11,21 @@ import asyncio
 
 from .errors import AppError
 from .handler import BaseHandler
-from .http import Response, header_text, is_valid_status, plain_response, split_base_path
 from .lifespan import Lifespan, shut_down_at_exit
 from .log import logger
+from .model import Response, header_text, is_valid_status, plain_response, split_base_path
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Mapping
+    from collections.abc import Mapping
     from typing import Any
 
-    # Deliberately loose: asgiref's TypedDict-based ASGI3Application rejects Starlette and FastAPI
-    # apps (their scope is a MutableMapping), and a handler must accept every ASGI 3 app.
-    ASGI3Application = Callable[[Any, Any, Any], Awaitable[None]]
     from typing_extensions import Unpack
 
     from .config import Config, ConfigOptions
-    from .http import Request
-    from .lifespan import LifespanMode
+    from .lifespan import ASGI3Application, LifespanMode
+    from .model import Request
 
 # The HTTP part of the asgiref "www" spec this cycle satisfies: 2.4 requires send() after the
 # response is complete to raise an OSError subclass (ResponseAlreadySent).
@@ -219,19 +216,6 @@ def _time_budget(context: object) -> float | None:
     return max(seconds / 2, 0.0)
 
 
-# Header names as bytes, by name: they repeat on every invocation, and a lookup is cheaper than
-# an encode. Bounded, since names come from clients.
-_NAME_BYTES: dict[str, bytes] = {}
-_NAME_BYTES_MAX = 1024
-
-
-def _name_bytes(name: str) -> bytes:
-    encoded = name.encode("ascii")  # parse_event lets only RFC 9110 tokens through
-    if len(_NAME_BYTES) < _NAME_BYTES_MAX:
-        _NAME_BYTES[name] = encoded
-    return encoded
-
-
 def _header_bytes(value: str) -> bytes:
     """The header's wire bytes: latin-1 where it fits, else UTF-8 (as PEP 3333 does for WSGI)."""
     if value.isascii():
@@ -247,20 +231,15 @@ def build_scope(request: Request, config: Config, state: Mapping[str, Any]) -> d
 
     ``path`` is the whole decoded path and ``root_path`` the mount prefix it starts with, as the
     current ASGI spec and Starlette expect (Starlette strips ``root_path`` from ``path`` itself).
-    Cookie headers split by HTTP/2 clients are merged with ``"; "``: frameworks that join repeated
-    headers with ``","`` (Django) would otherwise read one broken cookie.
+    Every other header pair is passed as it came. Cookie headers split by HTTP/2 clients are
+    merged with ``"; "``, whatever the source or header mode: frameworks that join repeated headers
+    with ``","`` (Django) would otherwise read one broken cookie (docs/alb-behaviour.md, rule 4).
     """
     path = request.path.decode("utf-8", "surrogateescape")
     root_path, _ = split_base_path(path, config.base_path)
-    pairs = request.headers
-    names = _NAME_BYTES
-    try:
-        headers = [(names[name], value.encode("ascii")) for name, value in pairs]
-    except (KeyError, UnicodeEncodeError):  # a name not seen yet, or a value beyond ASCII
-        headers = [
-            (names.get(name) or _name_bytes(name), _header_bytes(value)) for name, value in pairs
-        ]
-    if request.multi_value and sum(1 for name, _ in pairs if name == "cookie") > 1:
+    # Names are ASCII: every source lets only RFC 9110 tokens through.
+    headers = [(name.encode("ascii"), _header_bytes(value)) for name, value in request.headers]
+    if sum(1 for name, _ in request.headers if name == "cookie") > 1:
         headers = _merge_cookies(headers)
     return {
         "type": "http",
@@ -376,7 +355,8 @@ class HTTPCycle:
             for name, value in message.get("headers", ()):
                 if type(name) is not bytes or type(value) is not bytes:
                     raise AppError(
-                        f"response headers must be (bytes, bytes) pairs, got ({name!r}, {value!r})"
+                        "response headers must be (bytes, bytes) pairs, got "
+                        f"({type(name).__name__}, {type(value).__name__})"
                     )
                 pairs.append((name.decode("latin-1"), header_text(value)))
         except (TypeError, ValueError) as exc:
@@ -393,9 +373,7 @@ class HTTPCycle:
             self.completed.set_result(None)
 
     def response(self) -> Response:
-        chunks = self.chunks
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        return Response(self.status, self.headers, body)
+        return Response(self.status, self.headers, b"".join(self.chunks))
 
     async def run(self, app: ASGI3Application, scope: dict[str, Any], reraise: bool) -> Response:
         """Run the app to its end (background tasks included: Lambda freezes the process as soon

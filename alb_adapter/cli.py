@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import uvicorn
 
     from .emulator.app import ALBEmulator
-    from .emulator.lambda_target import Outcome
+    from .emulator.invocation import Outcome
     from .emulator.rules import ListenerConfig
 
 PROG = "alb-adapter"
@@ -305,9 +305,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _event(args: argparse.Namespace) -> int:
-    """Print the event ALB would send (the same code as the emulator and make_event)."""
+    """Print the event ALB would send (the same code as the local ALB and make_event)."""
     from .errors import InvalidEvent
-    from .testing import DEFAULT_CLIENT_IP, DEFAULT_HOST, make_event
+    from .sources.alb.balancer import EXAMPLE_CLIENT_IP, EXAMPLE_HOST, client_request_event
 
     words: list[str] = args.words
     if len(words) > 2:
@@ -327,14 +327,14 @@ def _event(args: argparse.Namespace) -> int:
     if has_body and not any(name.lower() == "content-type" for name, _ in headers):
         headers.append(("Content-Type", "application/x-www-form-urlencoded"))  # as curl -d
     try:
-        event = make_event(
+        event = client_request_event(
             method,
             _wire_target(path),
-            headers=headers,
-            body=_body(args),
+            headers,
+            _body(args),
             multi_value_headers=args.multi_value_headers,
-            host=args.host or DEFAULT_HOST,
-            client_ip=args.client_ip or DEFAULT_CLIENT_IP,
+            host=args.host or EXAMPLE_HOST,
+            client_ip=args.client_ip or EXAMPLE_CLIENT_IP,
             scheme=args.scheme,
         )
     except InvalidEvent as exc:  # a text body that is not UTF-8: ALB refuses the request
@@ -388,13 +388,12 @@ def _invoke(args: argparse.Namespace) -> int:
     import time
     import traceback
 
-    from .testing import LambdaContext, make_event
+    from .emulator.invocation import LambdaContext
+    from .sources.alb.balancer import client_request_event
 
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     if args.event is None:
-        event: dict[str, object] = make_event(
-            "GET", "/", multi_value_headers=args.multi_value_headers
-        )
+        event = client_request_event("GET", "/", multi_value_headers=args.multi_value_headers)
         multi = bool(args.multi_value_headers)
     else:
         event = _read_event(args.event)
@@ -419,7 +418,7 @@ def _invoke(args: argparse.Namespace) -> int:
     if time.monotonic() - began > args.timeout:
         print(f"ALB would answer 502: the function ran past its {args.timeout:g} s timeout")
         return EXIT_ALB_502
-    from .emulator.lambda_target import judge
+    from .emulator.invocation import judge
 
     outcome = judge(payload, multi_value_headers=multi)
     if outcome.reason is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
 
 if TYPE_CHECKING:
-    from .http import Request
+    from .model import Request
 
 
 class AdapterError(Exception):

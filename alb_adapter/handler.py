@@ -1,18 +1,19 @@
-"""The invocation flow both handlers share: event -> Request -> app -> Response -> ALB dict.
+"""The invocation flow both handlers share: event -> source -> Request -> app -> Response -> the
+source's answer.
 
 Everything that must hold whatever the app protocol lives here once: a bad body answers 400
 without calling the app, health checks can be answered without it, any app failure becomes a
-well-formed 500 in the header field the load balancer expects, and an oversized answer becomes
-an explained 502 instead of an opaque one.
+well-formed 500 in the format the front door expects, and an oversized answer becomes an
+explained 502 instead of an opaque one.
 """
 
 from __future__ import annotations
 
-from .alb import parse_event, render_response
 from .config import Config
 from .errors import AppError, InvalidBody, ResponseTooLarge
-from .http import plain_response
 from .log import logger
+from .model import plain_response
+from .sources import find_source
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from .config import ConfigOptions
-    from .http import Request, Response
+    from .model import Request, Response
 
 
 class BaseHandler:
@@ -39,11 +40,13 @@ class BaseHandler:
 
     def __call__(self, event: object, context: object = None) -> dict[str, object]:
         config = self.config
+        source = find_source(event)
+        render_response = source.render_response
         try:
-            request = parse_event(event, context, config)
+            request = source.parse_event(event, context, config)
         except InvalidBody as exc:
             logger().warning("answering 400 without calling the app: %s", exc)
-            assert exc.request is not None  # noqa: PT017 (parse_event always sets it)
+            assert exc.request is not None  # noqa: PT017 (every source sets it)
             return render_response(
                 plain_response(400, "Bad Request: the request body could not be decoded.\n"),
                 exc.request,

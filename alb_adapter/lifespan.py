@@ -20,12 +20,13 @@ from .log import logger
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
 
 if TYPE_CHECKING:
-    from collections.abc import MutableMapping
+    from collections.abc import Awaitable, Callable, MutableMapping
     from types import FrameType
     from typing import Any, Literal
 
-    from .asgi import ASGI3Application
-
+    # Deliberately loose: asgiref's TypedDict-based ASGI3Application rejects Starlette and FastAPI
+    # apps (their scope is a MutableMapping), and a handler must accept every ASGI 3 app.
+    ASGI3Application = Callable[[Any, Any, Any], Awaitable[None]]
     LifespanMode = Literal["auto", "on", "off"]
 
 LIFESPAN_MODES = ("auto", "on", "off")
@@ -155,14 +156,13 @@ class Lifespan:
 
 _lifespans: weakref.WeakSet[Lifespan] = weakref.WeakSet()
 _hooks_installed = False
-_previous_sigterm: Any = None
 
 
 def shut_down_at_exit(lifespan: Lifespan) -> None:
     """Run ``lifespan.shutdown()`` when the process ends: at interpreter exit, and on SIGTERM,
     which Lambda sends before ending an execution environment that has extensions (without a
     handler, SIGTERM kills Python before ``atexit`` runs)."""
-    global _hooks_installed, _previous_sigterm  # noqa: PLW0603 (one set of process hooks)
+    global _hooks_installed  # noqa: PLW0603 (one set of process hooks)
     _lifespans.add(lifespan)
     if _hooks_installed:
         return
@@ -171,7 +171,6 @@ def shut_down_at_exit(lifespan: Lifespan) -> None:
     if threading.current_thread() is threading.main_thread():
         previous = signal.getsignal(signal.SIGTERM)
         if previous in (signal.SIG_DFL, None):
-            _previous_sigterm = previous
             signal.signal(signal.SIGTERM, _on_sigterm)
 
 

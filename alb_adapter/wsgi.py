@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import io
 import sys
+from functools import lru_cache
 
 from .errors import AppError
 from .handler import BaseHandler
-from .http import Response, is_valid_status, split_base_path
+from .model import Response, is_valid_status, split_base_path
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from .config import Config, ConfigOptions
-    from .http import Headers, Request
+    from .model import Request
 
     ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
@@ -53,26 +54,20 @@ class WSGIHandler(BaseHandler):
         return f"WSGIHandler({self.app!r}, {self.config!r})"
 
 
-# Environ keys for header names, computed once per name. Bounded, since names come from clients.
-# Names left out of the environ are never stored: a failed lookup means "work it out".
-_ENVIRON_KEYS: dict[str, str] = {}
-_ENVIRON_KEYS_MAX = 512
 # CGI gives these their own variables. The body's real length is set after the headers, so a
 # Content-Length header (ALB sends one) never overrides it.
 _OWN_VARIABLES = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}
-_OWN_KEYS = frozenset(_OWN_VARIABLES.values())
 
 
+@lru_cache(maxsize=1024)  # names repeat on every invocation; bounded, since clients choose them
 def _environ_key(name: str) -> str | None:
+    """The environ key for a lowercase header name, or None for a name left out."""
     if "_" in name:
         # X-Auth_Token and X-Auth-Token would both become HTTP_X_AUTH_TOKEN: one could spoof the
         # other past a proxy that vets only one spelling. Such names are left out (as nginx and
-        # Apache do).
+        # Apache do): docs/alb-behaviour.md, rule 4.
         return None
-    key = _OWN_VARIABLES.get(name) or "HTTP_" + name.upper().replace("-", "_")
-    if len(_ENVIRON_KEYS) < _ENVIRON_KEYS_MAX:
-        _ENVIRON_KEYS[name] = key
-    return key
+    return _OWN_VARIABLES.get(name) or "HTTP_" + name.upper().replace("-", "_")
 
 
 def _native(value: str) -> str:
@@ -86,106 +81,56 @@ def _native(value: str) -> str:
     return value
 
 
-# The environ entries that are the same for every request.
-_ENVIRON_CONSTANTS: dict[str, object] = {
-    "SERVER_PROTOCOL": "HTTP/1.1",
-    "wsgi.version": (1, 0),
-    "wsgi.input_terminated": True,
-    "wsgi.multithread": False,
-    "wsgi.multiprocess": False,
-    "wsgi.run_once": False,
-}
-
-
 def build_environ(
     request: Request, config: Config, script_base: str | None = None
 ) -> WSGIEnvironment:
-    """The PEP 3333 environ for ``request``; ``script_base`` is ``base_path`` in latin-1 form."""
+    """The PEP 3333 environ for ``request``; ``script_base`` is ``base_path`` in latin-1 form.
+
+    Repeated headers are joined with ``", "`` (``"; "`` for cookies), whatever the source or its
+    header mode (docs/alb-behaviour.md, rule 4).
+    """
     if script_base is None:
         script_base = config.base_path.encode("utf-8").decode("latin-1")
-    # One unpacking instead of a property call per field (this runs on every invocation).
-    (
-        method,
-        _,
-        path,
-        query_string,
-        headers,
-        body,
-        scheme,
-        server,
-        client,
-        multi_value,
-        _,
-        event,
-        context,
-    ) = request
-    path_info = path.decode("latin-1")
+    path_info = request.path.decode("latin-1")
     script_name = ""
     if script_base:
         script_name, path_info = split_base_path(path_info, script_base)
-    environ = _ENVIRON_CONSTANTS.copy()  # a plain copy: cheaper than building them each time
-    environ["REQUEST_METHOD"] = method
-    environ["SCRIPT_NAME"] = script_name
-    environ["PATH_INFO"] = path_info
-    environ["QUERY_STRING"] = query_string
-    environ["SERVER_NAME"] = server[0]
-    environ["SERVER_PORT"] = str(server[1])
-    environ["REMOTE_ADDR"] = client[0] if client else ""
-    environ["wsgi.url_scheme"] = scheme
-    environ["wsgi.input"] = io.BytesIO(body)
-    environ["wsgi.errors"] = sys.stderr  # read per call: test runners replace it
-    environ["aws.event"] = event
-    environ["aws.context"] = context
+    host, port = request.server
+    client = request.client
+    environ: dict[str, object] = {
+        "REQUEST_METHOD": request.method,
+        "SCRIPT_NAME": script_name,
+        "PATH_INFO": path_info,
+        "QUERY_STRING": request.query_string,
+        "SERVER_NAME": _native(host),  # from the Host header: any text a client sent
+        "SERVER_PORT": str(port),
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": _native(client[0]) if client else "",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": request.scheme,
+        "wsgi.input": io.BytesIO(request.body),
+        "wsgi.errors": sys.stderr,  # read per call: test runners replace it
+        "wsgi.input_terminated": True,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        "aws.event": request.event,
+        "aws.context": request.context,
+    }
     if client and client[1]:
         environ["REMOTE_PORT"] = str(client[1])
-    # Nearly always every name has a key already and none repeats (distinct names have distinct
-    # keys, so a repeat shows as fewer new entries): one subscript per header, then done.
-    keys = _ENVIRON_KEYS
-    size = len(environ)
-    try:
-        for name, value in headers:
-            environ[keys[name]] = value if value.isascii() else _native(value)
-    except KeyError:
-        _redo_headers(environ, headers, multi_value)
-    else:
-        if multi_value and len(environ) - size != len(headers):
-            _redo_headers(environ, headers, multi_value)
-    environ["CONTENT_LENGTH"] = str(len(body))
-    return environ
-
-
-def _redo_headers(environ: dict[str, object], headers: Headers, multi_value: bool) -> None:
-    """The header entries again from scratch: some names are new or left out, or repeat."""
-    for key in [key for key in environ if key.startswith("HTTP_") or key in _OWN_KEYS]:
-        del environ[key]
-    if multi_value:
-        _add_joined_headers(environ, headers)
-    else:
-        _add_headers(environ, headers)
-
-
-def _add_headers(environ: dict[str, object], headers: Headers) -> None:
-    """Single-value headers, some of them new names or names left out."""
-    keys = _ENVIRON_KEYS
-    for name, value in headers:
-        key = keys.get(name) or _environ_key(name)
-        if key is not None:
-            environ[key] = _native(value)
-
-
-def _add_joined_headers(environ: dict[str, object], headers: Headers) -> None:
-    """Multi-value headers: repeated names joined, with ", " but "; " for cookies."""
-    keys = _ENVIRON_KEYS
-    for name, value in headers:
-        key = keys.get(name) or _environ_key(name)
+    for name, value in request.headers:
+        key = _environ_key(name)
         if key is None:
             continue
-        if not value.isascii():
-            value = _native(value)  # noqa: PLW2901
+        native = _native(value)
         if key in environ and key != "CONTENT_TYPE":
-            environ[key] = f"{environ[key]}{'; ' if key == 'HTTP_COOKIE' else ', '}{value}"
+            separator = "; " if key == "HTTP_COOKIE" else ", "
+            environ[key] = f"{environ[key]}{separator}{native}"
         else:
-            environ[key] = value
+            environ[key] = native
+    environ["CONTENT_LENGTH"] = str(len(request.body))
+    return environ
 
 
 class _Collector:
@@ -215,8 +160,7 @@ class _Collector:
                 exc_info = None  # break the traceback reference cycle
         elif self.status is not None:
             raise AppError("start_response was called a second time without exc_info")
-        parsed = _STATUS_LINES.get(status) if type(status) is str else None
-        self.status, self.reason = _parse_status(status) if parsed is None else parsed
+        self.status, self.reason = _parse_status(status)
         self.headers = _checked_headers(headers)
         return self.write
 
@@ -232,14 +176,7 @@ class _Collector:
     def response(self) -> Response:
         if self.status is None:
             raise AppError("the application returned without calling start_response")
-        chunks = self.chunks
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        return Response.from_fields((self.status, self.reason, self.headers, body))
-
-
-# Status lines already parsed: apps send a handful ("200 OK"...). Bounded all the same.
-_STATUS_LINES: dict[str, tuple[int, str | None]] = {}
-_STATUS_LINES_MAX = 256
+        return Response(self.status, self.headers, b"".join(self.chunks), self.reason)
 
 
 def _parse_status(status: object) -> tuple[int, str | None]:
@@ -252,10 +189,7 @@ def _parse_status(status: object) -> tuple[int, str | None]:
     number = int(code)
     if not is_valid_status(number):
         raise AppError(f"the status code must be from 100 to 599, got {status!r}")
-    parsed = number, reason.strip() or None
-    if len(_STATUS_LINES) < _STATUS_LINES_MAX:
-        _STATUS_LINES[status] = parsed
-    return parsed
+    return number, reason.strip() or None
 
 
 def _checked_headers(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
@@ -263,24 +197,32 @@ def _checked_headers(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str
         pairs = tuple(headers)
     except TypeError:
         raise AppError(
-            f"response headers must be a list of (name, value) tuples, got {headers!r}"
+            f"response headers must be a list of (name, value) tuples, got {type(headers).__name__}"
         ) from None
     beyond_ascii = False
     for pair in pairs:
         if not (
             type(pair) is tuple and len(pair) == 2 and type(pair[0]) is str and type(pair[1]) is str
         ):
-            raise AppError(f"each response header must be a (str, str) tuple, got {pair!r}")
+            # Types only: a header value may be a cookie or a token, and this is logged as an error.
+            raise AppError(f"each response header must be a (str, str) tuple, got {_types(pair)}")
         if not pair[1].isascii():
             try:
                 pair[1].encode("latin-1")
             except UnicodeEncodeError:
                 raise AppError(
                     f"header {pair[0]!r} has characters beyond latin-1 (PEP 3333 wants bytes as "
-                    f"latin-1 code points): {pair[1]!r}"
+                    "latin-1 code points)"
                 ) from None
             beyond_ascii = True
     return tuple(map(_unlatin, pairs)) if beyond_ascii else pairs
+
+
+def _types(pair: object) -> str:
+    """``(str, int)``: what a header pair holds, without its values."""
+    if isinstance(pair, tuple):
+        return "(" + ", ".join(type(item).__name__ for item in pair) + ")"
+    return type(pair).__name__
 
 
 def _unlatin(pair: tuple[str, str]) -> tuple[str, str]:
@@ -313,9 +255,7 @@ def run_wsgi_app(app: WSGIApplication, environ: WSGIEnvironment) -> Response:
                 collector.body_started = True
                 chunks.append(chunk)
     finally:
-        # A list (the commonest iterable) has no close(); skip the failing attribute lookup.
-        if type(iterable) is not list:
-            close = getattr(iterable, "close", None)
-            if close is not None:
-                close()
+        close = getattr(iterable, "close", None)
+        if close is not None:
+            close()
     return collector.response()

@@ -11,14 +11,10 @@ from typing import Any
 import pytest
 
 from alb_adapter import Config, InvalidEvent, InvalidResponse
-from alb_adapter.alb import (
-    build_event,
-    forwarded_headers,
-    parse_event,
-    parse_response,
-    render_response,
-)
-from alb_adapter.http import Response
+from alb_adapter.model import Response
+from alb_adapter.sources.alb.balancer import build_event, forwarded_headers, parse_response
+from alb_adapter.sources.alb.request import parse_event
+from alb_adapter.sources.alb.response import render_response
 
 ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/alb-adapter/0123456789abcdef"
 

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from alb_adapter import Config, InvalidBody, InvalidEvent, UnsupportedEvent
-from alb_adapter.alb import parse_event
-from alb_adapter.http import Request
+from alb_adapter.model import Request
+from alb_adapter.sources import find_source
+from alb_adapter.sources.alb.request import is_multi_value, parse_event
 from alb_adapter.testing import make_event, make_health_check_event
 
 CONFIG = Config()
@@ -79,8 +80,8 @@ def test_a_whole_single_value_request() -> None:
         scheme="https",
         server=("example.com", 443),
         client=("198.51.100.7", 0),
-        multi_value=False,
         health_check=False,
+        source="alb",
         event=evt,
         context="ctx",
     )
@@ -93,7 +94,7 @@ def test_multi_value_mode_keeps_every_value_in_order() -> None:
         query=[("a", "1"), ("a", "2"), ("b", "3")],
     )
     request = parse(evt)
-    assert request.multi_value is True
+    assert is_multi_value(request.event) is True
     assert request.headers == (("host", "h"), ("accept", "text/html"), ("accept", "*/*"))
     assert request.query_string == "a=1&a=2&b=3"
 
@@ -105,7 +106,7 @@ def test_null_or_absent_multi_value_headers_mean_single_value_mode(value: object
         evt["multiValueHeaders"] = value
         evt["multiValueQueryStringParameters"] = value
     request = parse(evt)
-    assert request.multi_value is False
+    assert is_multi_value(request.event) is False
     assert request.headers == (("host", "h"),)
     assert request.query_string == "q=1"
 
@@ -116,7 +117,7 @@ def test_mixed_event_prefers_multi_value_and_says_so(caplog: pytest.LogCaptureFi
     evt["queryStringParameters"] = {"s": "1"}
     with caplog.at_level(logging.WARNING, logger="alb_adapter"):
         request = parse(evt)
-    assert (request.multi_value, request.headers, request.query_string) == (
+    assert (is_multi_value(request.event), request.headers, request.query_string) == (
         True,
         (("host", "multi"),),
         "m=1",
@@ -126,7 +127,11 @@ def test_mixed_event_prefers_multi_value_and_says_so(caplog: pytest.LogCaptureFi
 
 def test_empty_multi_value_headers_object_is_multi_value_mode() -> None:
     request = parse(event(True, headers=[]))
-    assert (request.multi_value, request.headers, request.server) == (True, (), ("localhost", 80))
+    assert (is_multi_value(request.event), request.headers, request.server) == (
+        True,
+        (),
+        ("localhost", 80),
+    )
 
 
 def test_bare_string_in_a_multi_value_map_counts_as_one_value() -> None:
@@ -272,9 +277,9 @@ def test_invalid_base64_raises_invalid_body_with_the_rest_parsed(multi: bool, bo
     with pytest.raises(InvalidBody, match="not valid base64") as caught:
         parse(evt)
     assert caught.value.field == "body"
-    assert caught.value.request.multi_value is multi
-    assert caught.value.request.body == b""
-    assert caught.value.request.method == "POST"
+    request = caught.value.request
+    assert request is not None
+    assert (is_multi_value(request.event), request.body, request.method) == (multi, b"", "POST")
 
 
 def test_lone_surrogate_in_a_text_body_is_invalid_body() -> None:
@@ -373,8 +378,8 @@ def test_a_browser_is_not_a_health_check(multi: bool) -> None:
 
 @pytest.mark.parametrize("value", [None, [], "GET /", 42])
 def test_not_an_object_is_unsupported(value: object) -> None:
-    with pytest.raises(UnsupportedEvent, match="expected an ALB event"):
-        parse_event(value, None, CONFIG)
+    with pytest.raises(UnsupportedEvent, match=r"expected an event from Application Load Balancer"):
+        find_source(value)
 
 
 def test_api_gateway_event_is_unsupported_and_the_error_names_what_it_saw() -> None:
@@ -384,17 +389,18 @@ def test_api_gateway_event_is_unsupported_and_the_error_names_what_it_saw() -> N
         "requestContext": {"http": {"method": "GET"}, "domainName": "x.lambda-url.aws"},
     }
     with pytest.raises(UnsupportedEvent) as caught:
-        parse_event(v2, None, CONFIG)
-    message = str(caught.value)
-    assert "requestContext.elb is missing" in message
-    assert "rawPath, requestContext, version" in message
-    assert "domainName, http" in message
+        find_source(v2)
+    assert str(caught.value) == (
+        "not an event from a source alb_adapter serves (Application Load Balancer "
+        "(requestContext.elb)): the event has: rawPath, requestContext, version; "
+        "requestContext has: domainName, http"
+    )
 
 
 def test_vpc_lattice_style_target_group_arn_is_not_taken_for_alb() -> None:
     lattice = {"requestContext": {"targetGroupArn": "arn"}, "method": "GET", "path": "/"}
     with pytest.raises(UnsupportedEvent):
-        parse_event(lattice, None, CONFIG)
+        find_source(lattice)
 
 
 @pytest.mark.parametrize(

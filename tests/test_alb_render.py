@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from alb_adapter import AppError, Config, ResponseTooLarge
-from alb_adapter.alb import parse_event, render_response
-from alb_adapter.http import Request, Response
+from alb_adapter.model import Request, Response
+from alb_adapter.sources.alb.request import parse_event
+from alb_adapter.sources.alb.response import render_response
 from alb_adapter.testing import make_event
 
 HTML = ("Content-Type", "text/html; charset=utf-8")

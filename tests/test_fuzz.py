@@ -12,9 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alb_adapter import InvalidEvent, UnsupportedEvent, WSGIHandler
-from alb_adapter.alb import parse_event, parse_response
 from alb_adapter.config import Config
-from alb_adapter.http import Request
+from alb_adapter.model import Request
+from alb_adapter.sources import find_source
+from alb_adapter.sources.alb.balancer import parse_response
 
 JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
 JSON = st.recursive(
@@ -96,7 +97,7 @@ FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCh
 @given(JSON)
 def test_any_json_is_parsed_or_refused_cleanly(event: Any) -> None:
     with contextlib.suppress(UnsupportedEvent, InvalidEvent):
-        assert isinstance(parse_event(event, None, Config()), Request)
+        assert isinstance(find_source(event).parse_event(event, None, Config()), Request)
 
 
 @FUZZ

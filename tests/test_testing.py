@@ -124,7 +124,7 @@ def test_health_check_path_with_a_query() -> None:
 
 def test_read_response_reads_both_modes_and_refuses_the_ignored_field() -> None:
     from alb_adapter import InvalidResponse
-    from alb_adapter.http import Response
+    from alb_adapter.model import Response
     from alb_adapter.testing import read_response
 
     single = {"statusCode": 200, "headers": {"set-cookie": "a=1", "Set-cookie": "b=2"}, "body": ""}

@@ -18,9 +18,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..http import header_text
+from ..model import header_text
+from ..sources.alb.balancer import build_health_check_event
 from .health import HealthChecker
-from .lambda_target import (
+from .invocation import (
     ALB_SERVER,
     MAX_REQUEST_BODY_BYTES,
     Outcome,
@@ -275,9 +276,7 @@ class ALBEmulator:
                 port=80,
             )
             if name in self.lambdas:
-                from ..testing import make_health_check_event
-
-                event = make_health_check_event(
+                event = build_health_check_event(
                     target.health_check.path, multi_value_headers=target.multi_value_headers
                 )
                 outcome = await self.lambdas[name].invoke(event)

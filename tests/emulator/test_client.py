@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from alb_adapter import WSGIHandler
-from alb_adapter.emulator.lambda_target import alb_error, front_door, invoke, judge
+from alb_adapter.emulator.invocation import alb_error, front_door, invoke, judge
 from alb_adapter.testing import ALBClient, LambdaContext, make_event
 
 Environ = dict[str, Any]

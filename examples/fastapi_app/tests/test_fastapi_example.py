@@ -898,8 +898,8 @@ def scenario() -> list[Step]:
     ]
 
 
-# Dropped by the adapter by design (DESIGN §5.10): ALB computes Content-Length itself, and
-# hop-by-hop headers describe a connection ALB does not have with the function.
+# Dropped by the adapter by design (docs/alb-behaviour.md, rule 10): ALB computes Content-Length
+# itself, and hop-by-hop headers describe a connection ALB does not have with the function.
 NOT_SENT_TO_ALB = {
     "content-length",
     "connection",

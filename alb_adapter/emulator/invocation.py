@@ -1,6 +1,7 @@
-"""What ALB does around one Lambda invocation: its front-door refusals, the event it builds, and how
-it judges the function's answer. Shared by the emulator and ``testing.ALBClient``, so a request
-that passes in a unit test passes behind the local load balancer, and behind a real one.
+"""What ALB and Lambda do around one invocation: ALB's front-door refusals, the event it builds,
+the context Lambda passes, and how ALB judges the function's answer. Shared by the local ALB and
+``alb_adapter.testing``'s clients, so a request that passes in a unit test passes behind the local
+load balancer, and behind a real one.
 """
 
 from __future__ import annotations
@@ -8,11 +9,12 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterable
 
-from ..alb import ALB_MAX_JSON_BYTES, build_event, forwarded_headers, parse_response
 from ..errors import InvalidEvent, InvalidResponse
-from ..testing import LambdaContext, new_trace_id
+from ..sources.alb.balancer import parse_response, request_event
+from ..sources.alb.response import ALB_MAX_JSON_BYTES
 
 log = logging.getLogger("alb_adapter.emulator")
 
@@ -21,6 +23,47 @@ Headers = list[tuple[str, str]]
 
 MAX_REQUEST_BODY_BYTES = 1_000_000
 ALB_SERVER = ("server", "awselb/2.0")
+
+
+class LambdaContext:
+    """A stand-in for the Lambda context object, with the attributes the Python runtime gives.
+
+    ``get_remaining_time_in_millis()`` counts down from ``timeout`` seconds after construction,
+    as the real one counts down to the function's deadline.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 30.0,
+        function_name: str = "alb-adapter-local",
+        memory_limit_in_mb: int = 512,
+        aws_request_id: str | None = None,
+        region: str = "us-east-1",
+        account_id: str = "123456789012",
+    ) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:{region}:{account_id}:function:{function_name}"
+        # The Python runtime passes the memory size through from the environment, as a str.
+        self.memory_limit_in_mb = str(memory_limit_in_mb)
+        self.aws_request_id = aws_request_id or str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = time.strftime("%Y/%m/%d/[$LATEST]") + uuid.uuid4().hex
+        self.identity = None
+        self.client_context = None
+        self._deadline = time.monotonic() + timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before the (simulated) deadline, never negative."""
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+    def __repr__(self) -> str:
+        return (
+            f"LambdaContext(function_name={self.function_name!r}, "
+            f"aws_request_id={self.aws_request_id!r}, "
+            f"remaining_ms={self.get_remaining_time_in_millis()})"
+        )
 
 
 class Outcome:
@@ -74,32 +117,6 @@ def front_door(method: str, headers: Iterable[tuple[str, str]], body_size: int) 
     return None
 
 
-def lambda_event(
-    method: str,
-    raw_path: str,
-    query_string: str,
-    headers: Iterable[tuple[str, str]],
-    body: bytes,
-    *,
-    client_ip: str,
-    scheme: str,
-    port: int,
-    multi_value_headers: bool,
-    trace_id: str | None = None,
-) -> dict[str, object]:
-    """The event ALB sends for this HTTP request (the same code make_event uses)."""
-    forwarded = forwarded_headers(
-        headers,
-        client_ip=client_ip,
-        scheme=scheme,
-        port=port,
-        trace_id=trace_id or new_trace_id(),
-    )
-    return build_event(
-        method, raw_path, query_string, forwarded, body, multi_value_headers=multi_value_headers
-    )
-
-
 def judge(payload: object, *, multi_value_headers: bool) -> Outcome:
     """Read the function's answer as ALB does: the HTTP response, or ALB's own 502 and why."""
     try:
@@ -148,10 +165,24 @@ def event_or_error(
     query_string: str,
     headers: Headers,
     body: bytes,
-    **options: object,
+    *,
+    client_ip: str,
+    scheme: str,
+    port: int,
+    multi_value_headers: bool,
 ) -> dict[str, object] | Outcome:
-    """``lambda_event``, or the answer ALB gives when it cannot build one (non-UTF-8 text)."""
+    """``request_event``, or the answer ALB gives when it cannot build one (non-UTF-8 text)."""
     try:
-        return lambda_event(method, raw_path, query_string, headers, body, **options)  # type: ignore[arg-type]
+        return request_event(
+            method,
+            raw_path,
+            query_string,
+            headers,
+            body,
+            client_ip=client_ip,
+            scheme=scheme,
+            port=port,
+            multi_value_headers=multi_value_headers,
+        )
     except InvalidEvent as exc:
         return alb_error(502, f"LambdaBadRequest: {exc.problem}")

@@ -1,90 +1,59 @@
 """The neutral model between wire formats: Request and Response, plus status and header helpers.
 
-Nothing here knows ALB, WSGI or ASGI. The classes are hand-written immutable records rather than
-dataclasses because ``dataclasses`` imports ``inspect``, which alone costs about as much as the
-whole budget for ``import alb_adapter`` (paid in every Lambda cold start), and because a frozen
-dataclass sets each field through ``object.__setattr__``, slow on a path run per invocation.
+Nothing here knows ALB, WSGI or ASGI: an event source turns its JSON into a Request and a
+Response back into its JSON; ``wsgi.py`` and ``asgi.py`` turn a Request into an environ or a
+scope. Fields are read by name everywhere. The classes are small ``__slots__`` records written
+out by hand rather than dataclasses because ``dataclasses`` imports ``inspect``, which alone
+costs about as much as the whole ``import alb_adapter`` (paid in every Lambda cold start).
 """
 
 from __future__ import annotations
-
-try:  # CPython's C accessor behind namedtuple fields: about twice as fast as a property
-    from _collections import _tuplegetter  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover (other Pythons)
-    from operator import itemgetter
-
-    def _tuplegetter(index: int, doc: str) -> property:
-        return property(itemgetter(index), doc=doc)
-
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from typing_extensions import Self
-
     Headers = tuple[tuple[str, str], ...]
 
 
-class _Record(tuple):  # type: ignore[type-arg]
-    """Immutable fields by name, for Request and Response: a tuple underneath, because building
-    one is a single C call (per invocation, that matters), with a read-only property per field."""
+class _Record:
+    """Equality and repr from ``__slots__``, shared by Request and Response."""
 
-    __slots__ = ()
-    _fields: tuple[str, ...] = ()
+    __slots__: tuple[str, ...] = ()
 
-    if TYPE_CHECKING:
-
-        @classmethod
-        def from_fields(cls, fields: tuple[object, ...]) -> Self:
-            """A record from all its fields in ``_fields`` order, unchecked: for the codecs'
-            per-invocation path, where a keyword call costs five times as much."""
-    else:
-        from_fields = classmethod(tuple.__new__)
-
-    def __init_subclass__(cls) -> None:
-        for index, name in enumerate(cls._fields):
-            setattr(cls, name, _tuplegetter(index, f"The {name} field."))
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable (tried to set {name!r})")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable (tried to delete {name!r})")
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return tuple.__eq__(self, other)
+        return self._values() == other._values()
 
-    def __ne__(self, other: object) -> bool:
-        equal = self.__eq__(other)
-        return equal if equal is NotImplemented else not equal
-
-    __hash__ = None  # type: ignore[assignment]  # holds the event, a dict
+    __hash__ = None  # type: ignore[assignment]  # mutable, and a Request holds the event (a dict)
 
     def __repr__(self) -> str:
         fields = ", ".join(
-            f"{name}={value!r}"
-            for name, value in zip(self._fields, self, strict=True)
-            if name not in ("event", "context")
+            f"{name}={getattr(self, name)!r}"
+            for name in self.__slots__
+            if name not in ("event", "context")  # large, and may hold secrets
         )
         return f"{type(self).__name__}({fields})"
 
 
 class Request(_Record):
-    """One HTTP request as the load balancer forwarded it, before any framework sees it.
+    """One HTTP request as the front door (a load balancer, an API) forwarded it, before any
+    framework sees it.
 
     ``raw_path`` is the path exactly as sent (still percent-encoded, so ``%2F`` stays
     distinguishable); ``path`` is its percent-decoded bytes, which WSGI reads as latin-1 and ASGI
     as UTF-8. ``query_string`` is the raw query, never decoded and re-encoded. ``headers`` keeps
-    lowercase names, order and duplicates. ``multi_value`` records the event's header mode, which
-    the response must mirror. ``health_check`` is true for the load balancer's own probes.
+    lowercase names, order and duplicates. ``health_check`` is true for the load balancer's own
+    probes. ``source`` names the event source (``"alb"``); ``event`` and ``context`` are what
+    Lambda passed, for the app (``aws.event``) and for the source's response side.
     """
 
-    __slots__ = ()
-    _fields = (
+    __slots__ = (
         "method",
         "raw_path",
         "path",
@@ -94,60 +63,42 @@ class Request(_Record):
         "scheme",
         "server",
         "client",
-        "multi_value",
         "health_check",
+        "source",
         "event",
         "context",
     )
 
-    method: str
-    raw_path: str
-    path: bytes
-    query_string: str
-    headers: Headers
-    body: bytes
-    scheme: str
-    server: tuple[str, int]
-    client: tuple[str, int] | None
-    multi_value: bool
-    health_check: bool
-    event: Mapping[str, object]
-    context: object
-
-    def __new__(
-        cls,
+    def __init__(
+        self,
+        *,
         method: str,
         raw_path: str,
         path: bytes,
-        query_string: str,
-        headers: Headers,
-        body: bytes,
-        scheme: str,
-        server: tuple[str, int],
-        client: tuple[str, int] | None,
-        multi_value: bool,
+        query_string: str = "",
+        headers: Headers = (),
+        body: bytes = b"",
+        scheme: str = "http",
+        server: tuple[str, int] = ("localhost", 80),
+        client: tuple[str, int] | None = None,
         health_check: bool = False,
+        source: str = "",
         event: Mapping[str, object] | None = None,
         context: object = None,
-    ) -> Request:
-        return tuple.__new__(
-            cls,
-            (
-                method,
-                raw_path,
-                path,
-                query_string,
-                headers,
-                body,
-                scheme,
-                server,
-                client,
-                multi_value,
-                health_check,
-                {} if event is None else event,
-                context,
-            ),
-        )
+    ) -> None:
+        self.method = method
+        self.raw_path = raw_path
+        self.path = path
+        self.query_string = query_string
+        self.headers = headers
+        self.body = body
+        self.scheme = scheme
+        self.server = server
+        self.client = client
+        self.health_check = health_check
+        self.source = source
+        self.event: Mapping[str, object] = {} if event is None else event
+        self.context = context
 
     def header(self, name: str) -> str | None:
         """The last value of header ``name`` (lowercase), or None: what a proxy would trust."""
@@ -159,34 +110,32 @@ class Request(_Record):
 
     def replace(self, **changes: object) -> Request:
         """A copy with some fields changed."""
-        fields: dict[str, object] = dict(zip(self._fields, self, strict=True))
+        fields: dict[str, object] = {name: getattr(self, name) for name in self.__slots__}
         fields.update(changes)
         return Request(**fields)  # type: ignore[arg-type]
 
 
 class Response(_Record):
-    """What the application answered, whole: ALB cannot stream, so the body is always complete.
+    """What the application answered, whole: the front doors this package serves cannot stream,
+    so the body is always complete.
 
     ``reason`` is the application's own reason phrase when it gave one (a WSGI status line does);
     None means "use the standard phrase". Header names keep the application's spelling.
     """
 
-    __slots__ = ()
-    _fields = ("status", "reason", "headers", "body")
+    __slots__ = ("status", "reason", "headers", "body")
 
-    status: int
-    reason: str | None
-    headers: Headers
-    body: bytes
-
-    def __new__(
-        cls,
+    def __init__(
+        self,
         status: int,
         headers: Headers = (),
         body: bytes = b"",
         reason: str | None = None,
-    ) -> Response:
-        return tuple.__new__(cls, (status, reason, headers, body))
+    ) -> None:
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.body = body
 
     def header(self, name: str) -> str | None:
         """The last value of header ``name`` (compared case-insensitively), or None."""
@@ -283,30 +232,6 @@ def reason_phrase(status: int) -> str:
 def is_valid_status(status: object) -> bool:
     """ALB accepts an integer status from 100 to 599 (a bool is not an integer here)."""
     return type(status) is int and 100 <= status <= 599
-
-
-# Headers that describe one connection and mean nothing once ALB has re-framed the response, and
-# Content-Length, which ALB computes itself (a stale one would corrupt the response).
-DROPPED_RESPONSE_HEADERS = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-        "content-length",
-    }
-)
-
-
-def is_dropped_response_header(lowercase_name: str) -> bool:
-    """Hop-by-hop (including every ``proxy-*``) and Content-Length: never passed to ALB."""
-    return lowercase_name in DROPPED_RESPONSE_HEADERS or lowercase_name.startswith("proxy-")
 
 
 def has_forbidden_characters(text: str) -> bool:

@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 
-from .lambda_target import Handler, Outcome, event_or_error, front_door, invoke
+from ..emulator.invocation import Handler, Outcome, event_or_error, front_door, invoke
+from ..sources.alb.balancer import EXAMPLE_CLIENT_IP
 
 DEFAULT_BASE_URL = "https://example.com"
 ERROR_HEADER = "x-alb-emulator-error"
@@ -29,7 +30,7 @@ class ALBTransport(httpx.BaseTransport):
         handler: Handler,
         *,
         multi_value_headers: bool = False,
-        client_ip: str = "198.51.100.7",
+        client_ip: str = EXAMPLE_CLIENT_IP,
         timeout: float = 30.0,
     ) -> None:
         self.handler = handler
@@ -85,7 +86,7 @@ class ALBClient(httpx.Client):
         handler: Handler,
         *,
         multi_value_headers: bool = False,
-        client_ip: str = "198.51.100.7",
+        client_ip: str = EXAMPLE_CLIENT_IP,
         timeout: float = 30.0,
         base_url: str = DEFAULT_BASE_URL,
         **client_options: Any,

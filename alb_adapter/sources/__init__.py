@@ -1,0 +1,41 @@
+"""The event sources a handler serves, and which one an event belongs to.
+
+One package per wire format (``alb/``), each the only place that knows its JSON. ``SOURCES`` is
+the registry: the sources are tried in this order and the first whose ``matches`` accepts the event
+serves it. A new front door is a sibling package of ``alb/`` and one line here.
+"""
+
+from __future__ import annotations
+
+from ..errors import UnsupportedEvent
+from .alb import ALB
+from .base import Source
+
+# In the order they are tried; each test is exact, so the order only matters for speed.
+SOURCES: tuple[Source, ...] = (ALB,)
+
+
+def find_source(event: object) -> Source:
+    """The source whose events look like ``event``, or UnsupportedEvent saying what it saw."""
+    for source in SOURCES:
+        if source.matches(event):
+            return source
+    raise UnsupportedEvent(describe_unsupported(event))
+
+
+def describe_unsupported(event: object) -> str:
+    """What the event looks like, for the error: its keys and those of its requestContext (never
+    its values, which may hold secrets)."""
+    served = "; ".join(source.description for source in SOURCES)
+    if not isinstance(event, dict):
+        return f"expected an event from {served}, got {type(event).__name__}"
+    seen = ", ".join(sorted(map(str, event))) or "no keys"
+    request_context = event.get("requestContext")
+    inner = ""
+    if isinstance(request_context, dict):
+        keys = ", ".join(sorted(map(str, request_context))) or "no keys"
+        inner = f"; requestContext has: {keys}"
+    return f"not an event from a source alb_adapter serves ({served}): the event has: {seen}{inner}"
+
+
+__all__ = ["SOURCES", "Source", "describe_unsupported", "find_source"]

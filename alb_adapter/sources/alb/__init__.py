@@ -1,0 +1,22 @@
+"""Application Load Balancer: the only package that knows ALB's JSON.
+
+``request`` (event -> Request) and ``response`` (Response -> dict) run in every invocation;
+``balancer`` is ALB's own side (building events, judging answers, forwarded headers), used by the
+local ALB and the test helpers, never inside Lambda.
+"""
+
+from __future__ import annotations
+
+from ..base import Source
+from .request import is_alb_event, parse_event
+from .response import render_response
+
+ALB = Source(
+    name="alb",
+    description="Application Load Balancer (requestContext.elb)",
+    matches=is_alb_event,
+    parse_event=parse_event,
+    render_response=render_response,
+)
+
+__all__ = ["ALB"]
