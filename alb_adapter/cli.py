@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -21,18 +20,15 @@ if TYPE_CHECKING:
     import socket
     from collections.abc import Sequence
 
-    import uvicorn
-
     from .emulator.app import ALBEmulator
     from .emulator.invocation import Outcome
     from .emulator.rules import ListenerConfig
+    from .emulator.server import ServeOptions
 
 PROG = "alb-adapter"
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_ALB_502 = 2
-# How `serve --reload` hands its options to the worker process uvicorn restarts on each change.
-RELOAD_ENV = "ALB_ADAPTER_SERVE"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 # Characters a client sends as they are in a request target; anything else is percent-encoded.
 _WIRE_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "#")
@@ -508,7 +504,7 @@ def _load_handler(spec: str, options: dict[str, Any]) -> Any:
         raise CLIError(f"{spec}: {type(exc).__name__}: {exc}") from None
 
 
-def _serve_options(args: argparse.Namespace) -> dict[str, Any]:
+def _serve_options(args: argparse.Namespace) -> ServeOptions:
     """The serve options as plain JSON data (what `--reload` hands to its worker process)."""
     if args.config is not None:
         if args.target is not None:
@@ -538,21 +534,6 @@ def _serve_options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _listener_config(options: dict[str, Any]) -> ListenerConfig:
-    from .emulator.rules import ConfigError, ListenerConfig, load_config
-
-    if options["config"] is None:
-        return ListenerConfig.single_target(
-            options["target"],
-            multi_value_headers=options["multi_value_headers"],
-            timeout=options["timeout"],
-        )
-    try:
-        return load_config(options["config"])
-    except ConfigError as exc:  # its message names the file, the rule and the field
-        raise CLIError(str(exc)) from None
-
-
 def _serve(args: argparse.Namespace) -> int:
     """Check everything that can fail (options, config, targets, port) before uvicorn starts, so a
     mistake is one line instead of a server that starts and then dies."""
@@ -562,10 +543,14 @@ def _serve(args: argparse.Namespace) -> int:
     except ImportError:
         raise CLIError("serve needs the 'local' extra: pip install 'alb-adapter[local]'") from None
     from .emulator.app import ALBEmulator
-    from .emulator.server import build_server, configure_logging
+    from .emulator.rules import ConfigError
+    from .emulator.server import build_server, configure_logging, listener_config, serve_reloading
 
     configure_logging(args.log_level)
-    config = _listener_config(options)
+    try:
+        config = listener_config(options)
+    except ConfigError as exc:  # its message names the file, the rule and the field
+        raise CLIError(str(exc)) from None
     server = build_server(
         config,
         host=args.host,
@@ -578,16 +563,17 @@ def _serve(args: argparse.Namespace) -> int:
     # Imported now, in the main thread; the emulator's startup then loads only what is missing.
     _load_targets(emulator)
     if args.reload:
-        _close_targets(emulator)  # the worker process imports them afresh
+        emulator.unload()  # the worker process imports them afresh
     sock = _listen(args.host, args.port)
     port = sock.getsockname()[1]
     _stop_on_sigterm()
     print(
         f"Local ALB on {_url(args.host, port)} {_arrow()} {_describe(options, config)}", flush=True
     )
-    if args.reload:
-        return _serve_reloading(server, sock, options, port)
     try:
+        if args.reload:
+            serve_reloading(options, sock, host=args.host, watch=Path.cwd())
+            return EXIT_OK
         server.run(sockets=[sock])
     finally:
         sock.close()
@@ -605,24 +591,15 @@ def _load_targets(emulator: ALBEmulator) -> None:
         raise CLIError(f"loading the targets failed: {type(exc).__name__}: {exc}") from None
 
 
-def _close_targets(emulator: ALBEmulator) -> None:
-    for target in emulator.lambdas.values():
-        target.close()
-    emulator.lambdas.clear()
-
-
 def _listen(host: str, port: int) -> socket.socket:
     """The listening socket, bound here so "port in use" is one clear line; uvicorn gets it."""
     import errno
-    import socket
 
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+    from .emulator.server import listen
+
     try:
-        sock.bind((host, port))
+        return listen(host, port)
     except OSError as exc:
-        sock.close()
         if exc.errno == errno.EADDRINUSE:
             raise CLIError(
                 f"port {port} on {host} is already in use (another server?); try --port {port + 1}"
@@ -633,8 +610,6 @@ def _listen(host: str, port: int) -> socket.socket:
             ) from None
         reason = exc.strerror or str(exc)
         raise CLIError(f"cannot listen on {host}:{port}: {reason}") from None
-    sock.set_inheritable(True)  # `--reload` passes it to the worker process
-    return sock
 
 
 def _stop_on_sigterm() -> None:
@@ -662,57 +637,10 @@ def _arrow() -> str:
     return "→"
 
 
-def _describe(options: dict[str, Any], config: ListenerConfig) -> str:
+def _describe(options: ServeOptions, config: ListenerConfig) -> str:
     if options["config"] is None:
         mode = "multi-value" if options["multi_value_headers"] else "single-value"
         return f"{options['target']} ({mode} headers)"
     rules = len(config.rules)
     targets = ", ".join(config.targets) or "none"
     return f"{options['config']} ({rules} rule{'s' * (rules != 1)}; targets: {targets})"
-
-
-def _serve_reloading(
-    server: uvicorn.Server, sock: socket.socket, options: dict[str, Any], port: int
-) -> int:
-    """uvicorn's reloader, restarting a worker that builds the emulator from ``RELOAD_ENV``."""
-    import uvicorn
-    from uvicorn.supervisors import ChangeReload
-
-    built = server.config
-    os.environ[RELOAD_ENV] = json.dumps(options)
-    config = uvicorn.Config(
-        f"{__name__}:_reload_app",
-        factory=True,
-        reload=True,
-        reload_dirs=[str(Path.cwd())],
-        host=built.host,
-        port=port,
-        log_level=options["log_level"],
-        # The rest exactly as server.build_server sets it.
-        access_log=built.access_log,
-        ws=built.ws,
-        lifespan=built.lifespan,
-        server_header=built.server_header,
-        log_config=None,
-    )
-    try:
-        ChangeReload(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
-    finally:
-        sock.close()
-    return EXIT_OK
-
-
-def _reload_app() -> ALBEmulator:
-    """The app factory uvicorn calls in each `serve --reload` worker process (the options come
-    from the environment, the only channel to a process uvicorn starts)."""
-    from .emulator.app import ALBEmulator
-    from .emulator.server import configure_logging
-
-    raw = os.environ.get(RELOAD_ENV)
-    if raw is None:
-        raise RuntimeError(
-            f"{RELOAD_ENV} is not set: this factory is for 'alb-adapter serve --reload'"
-        )
-    options: dict[str, Any] = json.loads(raw)
-    configure_logging(options["log_level"])
-    return ALBEmulator(_listener_config(options), handler_options=options["handler_options"])

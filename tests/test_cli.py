@@ -24,6 +24,7 @@ import pytest
 
 import alb_adapter
 from alb_adapter import cli
+from alb_adapter.emulator import server
 from alb_adapter.emulator.app import ALBEmulator
 from alb_adapter.testing import make_event
 
@@ -77,7 +78,7 @@ def isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("flask_example", "cli_handlers"):
         monkeypatch.delitem(sys.modules, name, raising=False)
     monkeypatch.setattr(logging, "basicConfig", lambda **_: None)
-    monkeypatch.setenv(cli.RELOAD_ENV, "")  # restored (removed) after the test
+    monkeypatch.setenv(server.RELOAD_ENV, "")  # restored (removed) after the test
     previous = signal.getsignal(signal.SIGTERM)
     yield
     signal.signal(signal.SIGTERM, previous)
@@ -563,14 +564,14 @@ def test_reload_hands_the_options_to_the_factory(
     [(config, (host, port))] = started
     assert out == f"Local ALB on http://127.0.0.1:{port} → {target} (multi-value headers)\n"
     assert (config.app, config.factory, config.reload) == (
-        "alb_adapter.cli:_reload_app",
+        "alb_adapter.emulator.server:reload_app",
         True,
         True,
     )
     assert config.reload_dirs == [Path.cwd()]
     assert (config.host, config.port, host) == ("127.0.0.1", port, "127.0.0.1")
 
-    app = cli._reload_app()
+    app = server.reload_app()
     assert isinstance(app, ALBEmulator)
     [lambda_target] = app.config.targets.values()
     assert (lambda_target.handler, lambda_target.multi_value_headers, lambda_target.timeout) == (
@@ -581,12 +582,60 @@ def test_reload_hands_the_options_to_the_factory(
     assert app.handler_options == {"base_path": "/shop"}
 
 
+# What may differ between the reloading server and the plain one: which app it runs and how.
+RELOAD_ONLY = {"app", "factory", "reload", "reload_dirs", "reload_dirs_excludes", "port"}
+
+
+def test_reload_serves_with_exactly_the_plain_servers_settings(
+    capsys: pytest.CaptureFixture[str], handlers: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every uvicorn setting of `serve --reload` is the plain `serve`'s: no client X-Forwarded-*
+    trusted, no Date or Server header added by uvicorn, no access log of its own."""
+    import uvicorn.supervisors
+
+    started: list[Any] = []
+
+    class FakeReload:
+        def __init__(self, config: Any, *, target: Any, sockets: list[socket.socket]) -> None:
+            started.append(config)
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(uvicorn.supervisors, "ChangeReload", FakeReload)
+    code, _, _ = run(capsys, "serve", f"{handlers}:app", "--reload", "--port", "0")
+    assert code == 0
+    [reloading] = started
+    plain = server.build_server(server.listener_config(PLAIN_OPTIONS)).config
+    differing = {
+        name
+        for name in vars(plain).keys() | vars(reloading).keys()
+        if getattr(plain, name, None) != getattr(reloading, name, None)
+    }
+    assert differing <= RELOAD_ONLY
+    assert (reloading.proxy_headers, reloading.date_header, reloading.server_header) == (
+        False,
+        False,
+        False,
+    )
+
+
+PLAIN_OPTIONS: server.ServeOptions = {
+    "target": "cli_handlers:echo",
+    "config": None,
+    "multi_value_headers": False,
+    "timeout": 30.0,
+    "handler_options": {},
+    "log_level": "info",
+}
+
+
 def test_reload_factory_with_a_config_file(
     tmp_path: Path, handlers: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = tmp_path / "rules.toml"
     config.write_text(RULES.format(handler=f"{handlers}:echo"))
-    options = {
+    options: server.ServeOptions = {
         "target": None,
         "config": str(config),
         "multi_value_headers": False,
@@ -594,17 +643,17 @@ def test_reload_factory_with_a_config_file(
         "handler_options": {},
         "log_level": "warning",
     }
-    monkeypatch.setenv(cli.RELOAD_ENV, json.dumps(options))
-    app = cli._reload_app()
+    monkeypatch.setenv(server.RELOAD_ENV, json.dumps(options))
+    app = server.reload_app()
     assert set(app.config.targets) == {"app"}
     assert app.config.targets["app"].multi_value_headers is True
     assert [rule.priority for rule in app.config.rules] == [10]
 
 
 def test_reload_factory_needs_its_options(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(cli.RELOAD_ENV)
+    monkeypatch.delenv(server.RELOAD_ENV)
     with pytest.raises(RuntimeError, match="for 'alb-adapter serve --reload'"):
-        cli._reload_app()
+        server.reload_app()
 
 
 # --------------------------------------------------------------------------- as processes
@@ -715,3 +764,76 @@ def test_serve_the_flask_example_over_http() -> None:
     for line in ('"GET /" 200', '"GET /logo.png" 200', '"TRACE /" 405', '"POST /" 413'):
         assert line in err
     assert err.rstrip().endswith(f"Finished server process [{process.pid}]")
+
+
+FORWARDED_ECHO = """
+import json
+
+def app(environ, start_response):
+    seen = {key: environ.get(key) for key in ("REMOTE_ADDR", "wsgi.url_scheme", "HTTP_X_FORWARDED_FOR")}
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(seen).encode()]
+"""
+
+
+def test_serve_reload_trusts_no_client_forwarded_headers_over_http(tmp_path: Path) -> None:
+    """Over real HTTP, through uvicorn's reloader and its worker process: a client's own
+    X-Forwarded-For and -Proto neither replace the peer nor the scheme, and there is one Date."""
+    (tmp_path / "forwarded_echo.py").write_text(FORWARDED_ECHO)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "alb_adapter", "serve", "forwarded_echo:app", "--reload"]
+        + ["--port", str(port)],
+        cwd=tmp_path,
+        env=subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # the reloader and its worker stop together, by this group's id
+    )
+    try:
+        response = wait_for_get(process, port, "/", {"X-Forwarded-For": "203.0.113.66"}, 30)
+        assert response.status == 200
+        assert json.loads(response.body) == {
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.url_scheme": "http",
+            "HTTP_X_FORWARDED_FOR": "203.0.113.66, 127.0.0.1",
+        }
+        assert [name for name, _ in response.headers if name.lower() == "date"] == ["date"]
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate(timeout=15)
+
+
+class RawResponse:
+    """A response as it came off the wire, every header line kept (httpx would merge them)."""
+
+    def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+
+def wait_for_get(
+    process: subprocess.Popen[str], port: int, path: str, headers: dict[str, str], seconds: float
+) -> RawResponse:
+    """GET ``path`` with ``headers`` (and X-Forwarded-Proto: https) once the server answers."""
+    import http.client
+
+    deadline = time.monotonic() + seconds
+    while True:
+        assert process.poll() is None, process.communicate()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            connection.request("GET", path, headers={**headers, "X-Forwarded-Proto": "https"})
+            answer = connection.getresponse()
+            return RawResponse(answer.status, answer.getheaders(), answer.read())
+        except OSError:
+            assert time.monotonic() < deadline, f"the server did not answer within {seconds} s"
+            time.sleep(0.1)
+        finally:
+            connection.close()

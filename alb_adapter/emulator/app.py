@@ -114,6 +114,12 @@ class ALBEmulator:
                 handler = load_target(target.handler, **self.handler_options)
                 self.lambdas[name] = LambdaTarget(target, handler)
 
+    def unload(self) -> None:
+        """Close and forget every Lambda target loaded so far (they can be loaded again)."""
+        for target in self.lambdas.values():
+            target.close()
+        self.lambdas.clear()
+
     async def startup(self) -> None:
         # In a worker thread: an ASGIHandler runs its app's lifespan on its own loop, which cannot
         # run in a thread whose loop (uvicorn's) is already running.
