@@ -142,7 +142,7 @@ def _require_path(name: str, value: object) -> str:
 
 
 class Config:
-    """Every handler option, validated (see the table in DESIGN §2 and the README).
+    """Every handler option, validated (see the README's options table).
 
     A wrong type or value raises TypeError/ValueError at once, with the option's name first.
     ``health_check_path`` is the target group's health-check path as ALB sends it, so it includes

@@ -12,7 +12,8 @@ LOGGER_NAME = "alb_adapter"
 
 
 def logger() -> logging.Logger:
-    """The package logger; never log events, cookies or authorization above DEBUG (DESIGN §5.15)."""
+    """The package logger; never log events, cookies or authorization above DEBUG
+    (docs/alb-behaviour.md, rule 15)."""
     import logging
 
     return logging.getLogger(LOGGER_NAME)

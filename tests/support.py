@@ -23,7 +23,7 @@ def header_pairs(response: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def body_bytes(response: dict[str, Any]) -> bytes:
-    body = response.get("body", "")
+    body: str = response.get("body", "")
     if response["isBase64Encoded"]:
         return base64.b64decode(body, validate=True)
     return body.encode("utf-8")

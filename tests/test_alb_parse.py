@@ -1,4 +1,4 @@
-"""alb.parse_event: DESIGN §5 rules 1-7, in both header modes, and every kind of bad input."""
+"""The ALB request side (sources/alb/request.py): docs/alb-behaviour.md rules 1-7, in both header modes, and every kind of bad input."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ import logging
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alb_adapter import Config, InvalidBody, InvalidEvent, UnsupportedEvent
 from alb_adapter.model import Request
 from alb_adapter.sources import find_source
+from alb_adapter.sources.alb import request as alb_request
 from alb_adapter.sources.alb.request import is_multi_value, parse_event
 from alb_adapter.testing import make_event, make_health_check_event
 
@@ -164,10 +167,8 @@ def test_bare_string_in_a_multi_value_map_counts_as_one_value() -> None:
         ("/lambda/", "/lambda/", b"/lambda/"),  # trailing slash kept
     ],
 )
-def test_path_is_kept_raw_and_decoded_to_bytes(
-    multi: bool, raw: str, expected_raw: str, decoded: bytes
-) -> None:
-    request = parse(event(multi, path=raw))
+def test_path_is_kept_raw_and_decoded_to_bytes(raw: str, expected_raw: str, decoded: bytes) -> None:
+    request = parse(event(False, path=raw))
     assert (request.raw_path, request.path) == (expected_raw, decoded)
 
 
@@ -238,21 +239,21 @@ def test_single_value_headers_keep_what_alb_kept() -> None:
 # --- rule 5: the body ------------------------------------------------------------------------
 
 
-def test_every_byte_value_survives_base64(multi: bool) -> None:
+def test_every_byte_value_survives_base64() -> None:
     payload = bytes(range(256)) * 3
-    evt = make_event("PUT", "/blob", body=payload, multi_value_headers=multi)
+    evt = make_event("PUT", "/blob", body=payload)
     assert evt["isBase64Encoded"] is True
     assert parse(evt).body == payload
 
 
-def test_text_body_is_utf8(multi: bool) -> None:
-    evt = event(multi, httpMethod="POST", body='{"name": "Zoë ☃"}')
+def test_text_body_is_utf8() -> None:
+    evt = event(False, httpMethod="POST", body='{"name": "Zoë ☃"}')
     assert parse(evt).body == '{"name": "Zoë ☃"}'.encode()
 
 
 @pytest.mark.parametrize("body", [None, ""])
-def test_missing_body(multi: bool, body: object) -> None:
-    evt = event(multi, body=body, isBase64Encoded=None)
+def test_missing_body(body: object) -> None:
+    evt = event(False, body=body, isBase64Encoded=None)
     assert parse(evt).body == b""
 
 
@@ -581,3 +582,58 @@ def test_base64_body_from_the_sam_cli_template_shape() -> None:
     body = base64.b64encode(b'{"test":"body"}').decode()
     evt = event(False, httpMethod="POST", body=body, isBase64Encoded=True)
     assert parse(evt).body == b'{"test":"body"}'
+
+
+# --- the clean-map fast path answers exactly as the walk ------------------------------------
+
+# Names ALB sends, and every kind of name it does not: upper case, empty, with a space, a colon,
+# a control character, beyond ASCII, not a string at all.
+HEADER_NAMES = st.sampled_from(
+    [
+        *("host", "accept", "x-forwarded-for", "cookie", "Accept", "X-Y", "", "a b", "a:b"),
+        *("a\tb", "\x7f", "é", " lead", "trail ", "a  b", ":", 7, None),
+    ]
+) | st.text(max_size=6)
+HEADER_VALUES = st.sampled_from(["", "text/html", "a=1; b=2", "é", "\ud800", 3, None]) | st.text(
+    max_size=8
+)
+
+
+def same_answer(fast: Any, walk: Any, value: dict[Any, Any]) -> None:
+    """Both give the same pairs, or both refuse with the same field and problem."""
+    try:
+        expected: object = walk(value)
+    except InvalidEvent as exc:
+        expected = ("refused", exc.field, exc.problem)
+    try:
+        got: object = fast(value)
+    except InvalidEvent as exc:
+        got = ("refused", exc.field, exc.problem)
+    assert got == expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(HEADER_NAMES, HEADER_VALUES, max_size=5))
+def test_single_value_headers_fast_path_equals_the_walk(value: dict[Any, Any]) -> None:
+    same_answer(alb_request._single_value_headers, alb_request.walk_single_value_headers, value)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.dictionaries(
+        HEADER_NAMES,
+        st.lists(HEADER_VALUES, max_size=3) | HEADER_VALUES,
+        max_size=5,
+    )
+)
+def test_multi_value_headers_fast_path_equals_the_walk(value: dict[Any, Any]) -> None:
+    same_answer(alb_request._multi_value_headers, alb_request.walk_multi_value_headers, value)
+
+
+def test_the_fast_path_takes_what_alb_sends() -> None:
+    """The equality above would hold with no fast path at all: this pins that ALB's own maps,
+    and only clean ones, take it."""
+    clean = {"host": "h", "x-forwarded-for": "1.2.3.4", "cookie": "a=1"}
+    assert alb_request._clean_headers(clean, clean.values())
+    for unclean in ({"Host": "h"}, {"a b": "1"}, {"a:b": "1"}, {"": "1"}, {"h": "é"}):
+        assert not alb_request._clean_headers(unclean, unclean.values())

@@ -26,8 +26,9 @@ from starlette.responses import (
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from alb_adapter import AppError, ASGIHandler
-from alb_adapter.asgi import DeadlineExceeded, ResponseAlreadySent
+from alb_adapter import AppError, ASGIHandler, Config
+from alb_adapter.asgi import DeadlineExceeded, ResponseAlreadySent, build_scope
+from alb_adapter.model import Request
 from alb_adapter.testing import LambdaContext, make_event, make_health_check_event, read_response
 
 Scope = dict[str, Any]
@@ -713,3 +714,22 @@ def test_building_or_calling_inside_a_running_loop_is_a_clear_error(
             handler(make_event(), None)
 
     asyncio.run(inside())
+
+
+@pytest.mark.parametrize(
+    "event", [{}, {"headers": {}}, {"multiValueHeaders": {}}], ids=["none", "single", "multi"]
+)
+def test_split_cookies_are_merged_whatever_the_event_says(event: dict[str, Any]) -> None:
+    request = Request(
+        method="GET",
+        raw_path="/",
+        path=b"/",
+        headers=(("cookie", "a=1"), ("accept", "a"), ("cookie", "b=2"), ("accept", "b")),
+        event=event,
+    )
+    scope = build_scope(request, Config(), {})
+    assert scope["headers"] == [
+        (b"cookie", b"a=1; b=2"),
+        (b"accept", b"a"),
+        (b"accept", b"b"),
+    ]

@@ -781,9 +781,9 @@ def test_serve_reload_trusts_no_client_forwarded_headers_over_http(tmp_path: Pat
     X-Forwarded-For and -Proto neither replace the peer nor the scheme, and there is one Date."""
     (tmp_path / "forwarded_echo.py").write_text(FORWARDED_ECHO)
     port = free_port()
+    argv = ["-m", "alb_adapter", "serve", "forwarded_echo:app", "--reload", "--port", str(port)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "alb_adapter", "serve", "forwarded_echo:app", "--reload"]
-        + ["--port", str(port)],
+        [sys.executable, *argv],
         cwd=tmp_path,
         env=subprocess_env(),
         stdout=subprocess.PIPE,

@@ -99,7 +99,7 @@ def test_unknown_option_is_a_type_error() -> None:
 def test_config_is_immutable() -> None:
     config = Config()
     with pytest.raises(AttributeError, match="immutable"):
-        config.base_path = "/x"  # type: ignore[misc]
+        config.base_path = "/x"
     assert "base_path=''" in repr(config)
 
 

@@ -1,5 +1,5 @@
 """WSGIHandler: the PEP 3333 environ, the start_response/write/close protocol, and every failure
-path of DESIGN §5 (400, 500, 502, health checks), in both header modes."""
+path (docs/alb-behaviour.md: 400, 500, 502, health checks), in both header modes."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request as WerkzeugRequest
 
-from alb_adapter import AppError, InvalidEvent, UnsupportedEvent, WSGIHandler
+from alb_adapter import AppError, Config, InvalidEvent, UnsupportedEvent, WSGIHandler
+from alb_adapter.model import Request
 from alb_adapter.testing import LambdaContext, make_event, make_health_check_event
+from alb_adapter.wsgi import build_environ
 from tests.support import Environ, StartResponse, normalize, simple_app
 
 TEXT = [("content-type", "text/plain; charset=utf-8")]
@@ -400,7 +402,8 @@ def test_close_is_always_called_once(
         start_response("200 OK", [("Content-Type", "text/plain")])
         return body
 
-    response = WSGIHandler(app)(make_event(multi_value_headers=multi), None)
+    # The body deliberately yields non-bytes too, which typed WSGI apps cannot.
+    response = WSGIHandler(app)(make_event(multi_value_headers=multi), None)  # type: ignore[arg-type]
     assert response["statusCode"] == expected_status
     assert body.closed == 1
 
@@ -689,3 +692,37 @@ def test_response_headers_over_albs_32_kb_answer_502(multi: bool) -> None:
     assert body.startswith(
         b"Bad Gateway: the response is larger than the load balancer accepts (response headers: "
     )
+
+
+# --- the neutral model: nothing here depends on the source or its header mode ---------------
+
+
+def neutral_request(headers: tuple[tuple[str, str], ...], event: dict[str, Any]) -> Request:
+    return Request(
+        method="GET",
+        raw_path="/",
+        path=b"/",
+        headers=headers,
+        server=("ẞhop.example", 443),
+        client=("2001:db8::ā", 0),
+        event=event,
+    )
+
+
+REPEATED = (("accept", "text/html"), ("cookie", "a=1"), ("accept", "*/*"), ("cookie", "b=2"))
+
+
+@pytest.mark.parametrize(
+    "event", [{}, {"headers": {}}, {"multiValueHeaders": {}}], ids=["none", "single", "multi"]
+)
+def test_repeated_headers_are_joined_whatever_the_event_says(event: dict[str, Any]) -> None:
+    environ = build_environ(neutral_request(REPEATED, event), Config())
+    assert (environ["HTTP_ACCEPT"], environ["HTTP_COOKIE"]) == ("text/html, */*", "a=1; b=2")
+
+
+def test_server_name_and_remote_addr_are_native_strings() -> None:
+    """A Host header beyond latin-1 (any client may send one) reaches the app as its UTF-8 bytes
+    read as latin-1, as PEP 3333 wants of every environ string."""
+    environ = build_environ(neutral_request((), {}), Config())
+    assert environ["SERVER_NAME"] == "ẞhop.example".encode().decode("latin-1")
+    assert environ["REMOTE_ADDR"] == "2001:db8::ā".encode().decode("latin-1")

@@ -34,11 +34,12 @@ from .loader import load_target
 from .rules import FixedResponse, Forward, ListenerConfig, Redirect, RuleRequest, Target
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, MutableMapping
 
-    Scope = dict[str, Any]
-    Receive = Callable[[], Awaitable[dict[str, Any]]]
-    Send = Callable[[dict[str, Any]], Awaitable[None]]
+    Scope = MutableMapping[str, Any]
+    Message = MutableMapping[str, Any]
+    Receive = Callable[[], Awaitable[Message]]
+    Send = Callable[[Message], Awaitable[None]]
 
 log = logging.getLogger("alb_adapter.emulator")
 access_log = logging.getLogger("alb_adapter.emulator.access")

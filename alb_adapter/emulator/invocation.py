@@ -106,7 +106,8 @@ def alb_error(status: int, reason: str) -> Outcome:
 
 
 def front_door(method: str, headers: Iterable[tuple[str, str]], body_size: int) -> Outcome | None:
-    """Requests ALB refuses before any target sees them (DESIGN §7), or None."""
+    """Requests ALB refuses before any target sees them, or None (docs/alb-behaviour.md, "What
+    ALB itself answers")."""
     if method == "TRACE":
         return alb_error(405, "TRACE is not allowed by ALB")
     upgrade = [value.lower() for name, value in headers if name.lower() == "upgrade"]

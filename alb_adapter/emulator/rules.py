@@ -1,11 +1,12 @@
 """Listener configuration for the local ALB: targets, rules (conditions + actions), default action.
 
-The file format and the semantics are those of ``docs/emulator.md``; the AWS behaviour behind them,
-with sources, is in ``reference/alb-spec.md`` §8. Everything is validated when the file is read, as
-AWS validates ``create-rule``: an invalid file raises one ``ConfigError`` naming the file, the rule
-and the field. Glob patterns are compiled once, at parse time, by a small matcher of our own
-(``fnmatch`` would also accept ``[...]`` classes, which are not ALB syntax, and a regular
-expression with several ``.*`` can backtrack for a very long time on a long path).
+The file format and the semantics are those of ``docs/emulator.md``; the AWS behaviour behind
+them, with sources, is in ``docs/alb-behaviour.md`` ("Listener rules"). Everything is validated
+when the file is read, as AWS validates ``create-rule``: an invalid file raises one
+``ConfigError`` naming the file, the rule and the field. Glob patterns are compiled once, at parse
+time, by a small matcher of our own (``fnmatch`` would also accept ``[...]`` classes, which are
+not ALB syntax, and a regular expression with several ``.*`` can backtrack for a very long time on
+a long path).
 
 Decisions on points the AWS documentation leaves open (UNCONFIRMED there):
 
@@ -553,7 +554,7 @@ _METHOD = re.compile(r"[A-Z_\-]+")
 _REDIRECT_HOST_CHARS = re.compile(r"[A-Za-z0-9_\-.]*")
 _URL_UNSAFE = re.compile(r"[\s?#]")
 _STATUS = re.compile(r"[245]\d\d")
-# Where each placeholder may appear (alb-spec §8, API_RedirectActionConfig).
+# Where each placeholder may appear (docs/alb-behaviour.md, "Listener rules").
 _PLACEHOLDERS_ALLOWED = {  # placeholder -> the parts it may appear in
     "protocol": ("protocol", "query"),
     "host": ("host", "path", "query"),

@@ -23,6 +23,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
+    from typing import Any
 
     HeaderInput = Mapping[str, str] | Iterable[tuple[str, str]]
     QueryInput = str | Mapping[str, str | Sequence[str]] | Iterable[tuple[str, str]]
@@ -45,7 +46,7 @@ def make_event(
     scheme: str = "https",
     port: int | None = None,
     trace_id: str | None = None,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """The event ALB sends to a Lambda target for this request.
 
     ``path`` is the raw request target and may carry the query (``"/search?q=a+b"``); ``query``
@@ -93,7 +94,7 @@ def make_event(
 
 def make_health_check_event(
     path: str = "/", *, multi_value_headers: bool = False
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """ALB's health check: GET with only ``user-agent: ELB-HealthChecker/2.0`` (no Host, no
     X-Forwarded-*), in the target group's header mode."""
     return build_health_check_event(path, multi_value_headers=multi_value_headers)

@@ -7,7 +7,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, MutableMapping
 from typing import Any
 
 import httpx
@@ -355,13 +355,13 @@ async def test_health_checks_run_on_schedule_and_reach_the_handler(
 
 async def test_a_target_that_fails_to_load_fails_startup() -> None:
     emulator = ALBEmulator(parse_config(json.loads(json.dumps(CONFIG)), source="test"))
-    messages: list[dict[str, Any]] = []
-    inbox = [{"type": "lifespan.startup"}]
+    messages: list[MutableMapping[str, Any]] = []
+    inbox: list[MutableMapping[str, Any]] = [{"type": "lifespan.startup"}]
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> MutableMapping[str, Any]:
         return inbox.pop(0)
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         messages.append(message)
 
     await emulator({"type": "lifespan"}, receive, send)

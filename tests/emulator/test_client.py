@@ -10,7 +10,7 @@ import pytest
 
 from alb_adapter import WSGIHandler
 from alb_adapter.emulator.invocation import alb_error, front_door, invoke, judge
-from alb_adapter.testing import ALBClient, LambdaContext, make_event
+from alb_adapter.testing import ALBClient, make_event
 
 Environ = dict[str, Any]
 
@@ -137,7 +137,7 @@ def test_non_utf8_text_body_is_refused_as_alb_does() -> None:
 def test_a_function_past_its_timeout_is_502() -> None:
     import time
 
-    def slow(event: object, context: LambdaContext) -> object:
+    def slow(event: dict[str, object], context: object) -> object:
         time.sleep(0.15)
         return {"statusCode": 200}
 

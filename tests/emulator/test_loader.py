@@ -80,7 +80,10 @@ def test_a_ready_handler_is_used_as_it_is(module_dir: Path) -> None:
     [("wsgi_app", WSGIHandler), ("flaskish", WSGIHandler), ("asgi_app", ASGIHandler)],
 )
 def test_bare_apps_are_wrapped_with_a_note(
-    module_dir: Path, attr: str, kind: type, caplog: pytest.LogCaptureFixture
+    module_dir: Path,
+    attr: str,
+    kind: type[WSGIHandler | ASGIHandler],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     with caplog.at_level(logging.INFO, logger="alb_adapter.emulator"):
         handler = load_target(f"loader_target_mod:{attr}", base_path="/shop")

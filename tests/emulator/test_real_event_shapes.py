@@ -12,7 +12,9 @@ import pytest
 from alb_adapter.testing import make_event, make_health_check_event
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "alb-events"
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/alb-events is not here")
+pytestmark = pytest.mark.skipif(
+    not CORPUS.is_dir(), reason="the real ALB event corpus is not beside the repository"
+)
 
 
 def load(name: str) -> dict[str, Any]:

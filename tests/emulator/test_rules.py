@@ -31,7 +31,7 @@ from alb_adapter.emulator.rules import (
 if sys.version_info >= (3, 11):
     import tomllib
 else:
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]  # Python 3.10
 
 
 def request(

@@ -21,6 +21,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold sta
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from typing import Any
 
     from ...model import Headers
 
@@ -49,7 +50,7 @@ def build_event(
     multi_value_headers: bool = False,
     target_group_arn: str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/"
     "alb-adapter/0123456789abcdef",
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """The event ALB sends for an HTTP request, as ALB builds it.
 
     ``raw_path`` and ``query_string`` are taken as they came on the wire (never decoded).
@@ -74,7 +75,7 @@ def build_event(
                 "is not UTF-8 but its content type travels as text; ALB fails such a request "
                 "(LambdaBadRequest)",
             ) from None
-    event: dict[str, object] = {
+    event: dict[str, Any] = {
         "requestContext": {"elb": {"targetGroupArn": target_group_arn}},
         "httpMethod": method,
         "path": raw_path or "/",
@@ -108,7 +109,7 @@ def request_event(
     port: int,
     multi_value_headers: bool,
     trace_id: str | None = None,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """The event ALB sends for an HTTP request whose headers are ``headers`` as they arrived:
     the forwarded headers added (``forwarded_headers``), then the event built (``build_event``)."""
     forwarded = forwarded_headers(
@@ -135,7 +136,7 @@ def client_request_event(
     port: int | None = None,
     multi_value_headers: bool = False,
     trace_id: str | None = None,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """The event ALB sends when an HTTP client requests ``target`` (the raw path, which may carry
     the raw query): the headers a client adds itself, Host (unless ``host`` is None or a Host
     header is given) and Content-Length for a body, then ``request_event``."""
@@ -162,7 +163,7 @@ def client_request_event(
 
 def build_health_check_event(
     path: str = "/", *, multi_value_headers: bool = False
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """ALB's health check: GET with only ``user-agent: ELB-HealthChecker/2.0`` (no Host, no
     X-Forwarded-*), in the target group's header mode."""
     raw_path, _, raw_query = path.partition("?")

@@ -15,6 +15,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold sta
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+    from typing import Any
 
     from ...config import Config
     from ...model import Headers
@@ -272,7 +273,7 @@ def walk_multi_value_headers(value: dict[object, object]) -> Headers:
     return tuple(pairs)
 
 
-def _clean_headers(names: Mapping[object, object], values: Iterable[object]) -> bool:
+def _clean_headers(names: Mapping[Any, object], values: Iterable[object]) -> bool:
     """Whether every name (the keys of ``names``) is already a lowercase token and every value
     ASCII text, which is what ALB sends: then no per-header check can fail and none is needed.
 
@@ -280,7 +281,7 @@ def _clean_headers(names: Mapping[object, object], values: Iterable[object]) -> 
     checks them all: as many colons as separators means none inside a name.
     """
     try:
-        joined_names = ":".join(names)  # type: ignore[arg-type]  # TypeError: a name not a str
+        joined_names = ":".join(names)  # TypeError: a name that is not a str
         joined_values = "".join(values)  # type: ignore[arg-type]  # TypeError: a value not a str
     except TypeError:
         return False
