@@ -237,9 +237,14 @@ def build_scope(request: Request, config: Config, state: Mapping[str, Any]) -> d
     """
     path = request.path.decode("utf-8", "surrogateescape")
     root_path, _ = split_base_path(path, config.base_path)
-    # Names are ASCII: every source lets only RFC 9110 tokens through.
-    headers = [(name.encode("ascii"), _header_bytes(value)) for name, value in request.headers]
-    if sum(1 for name, _ in request.headers if name == "cookie") > 1:
+    pairs = request.headers
+    # Names are ASCII: every source lets only RFC 9110 tokens through. Values are latin-1 where
+    # they fit (nearly always: ASCII), else UTF-8, value by value as ``_header_bytes`` says.
+    try:
+        headers = [(name.encode("ascii"), value.encode("latin-1")) for name, value in pairs]
+    except UnicodeEncodeError:
+        headers = [(name.encode("ascii"), _header_bytes(value)) for name, value in pairs]
+    if sum(1 for name, _ in pairs if name == "cookie") > 1:
         headers = _merge_cookies(headers)
     return {
         "type": "http",

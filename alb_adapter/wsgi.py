@@ -123,12 +123,13 @@ def build_environ(
         key = _environ_key(name)
         if key is None:
             continue
-        native = _native(value)
+        if not value.isascii():
+            value = _native(value)  # noqa: PLW2901
         if key in environ and key != "CONTENT_TYPE":
             separator = "; " if key == "HTTP_COOKIE" else ", "
-            environ[key] = f"{environ[key]}{separator}{native}"
+            environ[key] = f"{environ[key]}{separator}{value}"
         else:
-            environ[key] = native
+            environ[key] = value
     environ["CONTENT_LENGTH"] = str(len(request.body))
     return environ
 

@@ -630,6 +630,15 @@ def test_multi_value_headers_fast_path_equals_the_walk(value: dict[Any, Any]) ->
     same_answer(alb_request._multi_value_headers, alb_request.walk_multi_value_headers, value)
 
 
+QUERY_KEYS = st.sampled_from(["a", "q", "a b", "é", "\ud800", "", 5, None]) | st.text(max_size=4)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(QUERY_KEYS, st.lists(HEADER_VALUES, max_size=3) | HEADER_VALUES, max_size=4))
+def test_multi_value_query_fast_path_equals_the_walk(value: dict[Any, Any]) -> None:
+    same_answer(alb_request._multi_value_query, alb_request.walk_multi_value_query, value)
+
+
 def test_the_fast_path_takes_what_alb_sends() -> None:
     """The equality above would hold with no fast path at all: this pins that ALB's own maps,
     and only clean ones, take it."""

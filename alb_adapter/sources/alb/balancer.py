@@ -15,7 +15,7 @@ from ...errors import InvalidEvent, InvalidResponse
 from ...log import logger
 from ...model import Response, is_valid_status
 from .request import b64decode
-from .response import ALB_MAX_HEADER_BYTES, ALB_MAX_JSON_BYTES, header_block_size, json_size
+from .response import ALB_MAX_HEADER_BYTES, ALB_MAX_JSON_BYTES, header_line_size, json_size
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
 
@@ -274,7 +274,7 @@ def parse_response(
             "enabled" if multi_value_headers else "disabled",
         )
     headers = _response_headers(payload.get(wanted, {}), wanted)
-    header_bytes = header_block_size(headers)
+    header_bytes = sum(header_line_size(name, value) for name, value in headers)
     if header_bytes > ALB_MAX_HEADER_BYTES:
         raise InvalidResponse(
             f"the response headers are {header_bytes} bytes, over ALB's limit of "

@@ -69,19 +69,21 @@ def parse_event(event: dict[str, object], context: object, config: Config) -> Re
                 "using multiValueHeaders/multiValueQueryStringParameters and ignoring "
                 "headers/queryStringParameters"
             )
+        last = dict(headers)  # the last value of each name: what ALB itself would act on
+        # ALB may split X-Forwarded-For over several lines: they are one list, in order.
+        forwarded_for = ",".join([value for name, value in headers if name == "x-forwarded-for"])
     else:
-        headers = _single_value_headers(event.get("headers"))
+        last = _single_value_headers(event.get("headers"))
+        headers = tuple(last.items())
         query_string = _single_value_query(event.get("queryStringParameters"))
+        forwarded_for = last.get("x-forwarded-for", "")
 
-    last = dict(headers)  # the last value of each name: what ALB itself would act on
     scheme, server = _addressed(
         last.get("x-forwarded-proto"),
         last.get("x-forwarded-port"),
         last.get("host"),
         config.default_host,
     )
-    # ALB may split X-Forwarded-For over several lines: they are one list, in order.
-    forwarded_for = ",".join(value for name, value in headers if name == "x-forwarded-for")
     user_agent = last.get("user-agent", "")
 
     body_error = None
@@ -163,41 +165,73 @@ def _quote(text: str, safe: str, field: str) -> str:
         raise InvalidEvent(field, "contains text that is not valid Unicode") from None
 
 
-def _query_part(text: object, field: str) -> str:
-    if type(text) is not str:
-        raise InvalidEvent(field, _must_be("a string", text))
-    return text if _is_safe(text) else _quote(text, _QUERY_SAFE, field)
+def _query_text(query: str, field: str) -> str:
+    """The query as it may sit in a URL: only what cannot appear there is escaped (rule 3).
+
+    Escaping the joined query is the same as escaping each key and value: ``=`` and ``&`` are
+    left as they are either way."""
+    return query if _is_safe(query) else _quote(query, _QUERY_SAFE, field)
 
 
 def _single_value_query(value: object) -> str:
     """``k=v`` pairs joined with ``&``, exactly as the client sent them (rule 3)."""
     if value is None:
         return ""
+    field = "queryStringParameters"
     if type(value) is not dict:
-        raise InvalidEvent("queryStringParameters", _must_be("an object of strings", value))
-    return "&".join(
-        _query_part(key, "queryStringParameters")
-        + "="
-        + _query_part(item, f"queryStringParameters[{key!r}]")
-        for key, item in value.items()
-    )
+        raise InvalidEvent(field, _must_be("an object of strings", value))
+    for key, item in value.items():
+        if type(key) is not str:
+            raise InvalidEvent(field, f"has a key that is not a string: {type(key).__name__}")
+        if type(item) is not str:
+            raise InvalidEvent(f"{field}[{key!r}]", _must_be("a string", item))
+    query = "&".join(map("=".join, value.items()))
+    if not query.isascii():  # only text beyond ASCII can be text HTTP cannot carry
+        for key, item in value.items():
+            _check_text(key, field)
+            _check_text(item, f"{field}[{key!r}]")
+    return _query_text(query, field)
 
 
 def _multi_value_query(value: object) -> str:
-    """Every ``k=v`` pair of every key, in order, joined with ``&`` (rule 3)."""
+    """Every ``k=v`` pair of every key, in order, joined with ``&`` (rule 3).
+
+    As with headers, what ALB sends (lists of ASCII strings) is recognised by a few C-level
+    passes; anything else is walked, and the walk names what is wrong. tests/test_alb_parse.py
+    proves both give the same answer.
+    """
     if value is None:
         return ""
+    field = "multiValueQueryStringParameters"
     if type(value) is not dict:
-        raise InvalidEvent(
-            "multiValueQueryStringParameters", _must_be("an object of string lists", value)
-        )
+        raise InvalidEvent(field, _must_be("an object of string lists", value))
+    if {list}.issuperset(map(type, value.values())):
+        try:
+            keys = "".join(value)  # even a key without values must be a string
+            query = "&".join([key + "=" + item for key, items in value.items() for item in items])
+        except TypeError:
+            pass  # a key or an item that is not a string: the walk names it
+        else:
+            if keys.isascii() and query.isascii():
+                return _query_text(query, field)
+    return walk_multi_value_query(value)
+
+
+def walk_multi_value_query(value: dict[object, object]) -> str:
+    """The reference path of ``_multi_value_query``: every key and item checked."""
+    field = "multiValueQueryStringParameters"
     pairs: list[str] = []
     for key, items in value.items():
-        field = f"multiValueQueryStringParameters[{key!r}]"
-        raw_key = _query_part(key, "multiValueQueryStringParameters")
-        for index, item in enumerate(_as_list(items, field)):
-            pairs.append(raw_key + "=" + _query_part(item, f"{field}[{index}]"))
-    return "&".join(pairs)
+        if type(key) is not str:
+            raise InvalidEvent(field, f"has a key that is not a string: {type(key).__name__}")
+        _check_text(key, field)
+        for index, item in enumerate(_as_list(items, f"{field}[{key!r}]")):
+            item_field = f"{field}[{key!r}][{index}]"
+            if type(item) is not str:
+                raise InvalidEvent(item_field, _must_be("a string", item))
+            _check_text(item, item_field)
+            pairs.append(key + "=" + item)
+    return _query_text("&".join(pairs), field)
 
 
 def _as_list(items: object, field: str) -> list[object]:
@@ -214,23 +248,23 @@ def _as_list(items: object, field: str) -> list[object]:
 # --------------------------------------------------------------------------- headers
 
 
-def _single_value_headers(value: object) -> Headers:
-    """(lowercase name, value) pairs, one per name (rule 4).
+def _single_value_headers(value: object) -> dict[str, str]:
+    """Lowercase name -> value, one per name (rule 4).
 
     ALB's own maps are already clean (lowercase names, ASCII values): ``_clean_headers`` sees
     that in a few C-level passes and the map is taken as it is; any other map is walked, and the
     walk names what is wrong. tests/test_alb_parse.py proves both give the same answer.
     """
     if value is None:
-        return ()
+        return {}
     if type(value) is not dict:
         raise InvalidEvent("headers", _must_be("an object of strings", value))
     if _clean_headers(value, value.values()):
-        return tuple(value.items())
+        return value
     return walk_single_value_headers(value)
 
 
-def walk_single_value_headers(value: dict[object, object]) -> Headers:
+def walk_single_value_headers(value: dict[object, object]) -> dict[str, str]:
     """The reference path of ``_single_value_headers``: every name and value checked."""
     last: dict[str, str] = {}
     for name, item in value.items():
@@ -243,7 +277,7 @@ def walk_single_value_headers(value: dict[object, object]) -> Headers:
         # as ALB's single-value mode itself keeps.
         last.pop(lower, None)
         last[lower] = item
-    return tuple(last.items())
+    return last
 
 
 def _multi_value_headers(value: object) -> Headers:
@@ -252,9 +286,8 @@ def _multi_value_headers(value: object) -> Headers:
     if type(value) is not dict:
         raise InvalidEvent("multiValueHeaders", _must_be("an object of string lists", value))
     lists = value.values()
-    if all(type(items) is list for items in lists) and _clean_headers(
-        value, [item for items in lists for item in items]
-    ):
+    # Every entry a list (one C-level pass over their types), then the usual clean check.
+    if {list}.issuperset(map(type, lists)) and _clean_headers(value, map("".join, lists)):
         return tuple([(name, item) for name, items in value.items() for item in items])
     return walk_multi_value_headers(value)
 
@@ -303,7 +336,7 @@ def _header_name(name: object, field: str) -> str:
 
 
 def _check_text(value: str, field: str) -> None:
-    """Header text must be encodable: JSON can carry lone surrogates, HTTP cannot."""
+    """Text must be encodable: JSON can carry lone surrogates, HTTP cannot."""
     if value.isascii():
         return
     try:

@@ -5,6 +5,8 @@ Each rule followed here is stated, with its evidence, in docs/alb-behaviour.md (
 
 from __future__ import annotations
 
+from functools import cache
+
 from ...errors import AppError, ResponseTooLarge
 from ...log import logger
 from ...model import has_forbidden_characters, is_valid_status, reason_phrase
@@ -64,8 +66,11 @@ def render_response(response: Response, request: Request, config: Config) -> dic
         raise AppError("the reason phrase contains CR, LF or NUL")
     description = f"{status} {reason}"
 
-    grouped = group_headers(response.headers)
-    _check_header_size(grouped)
+    grouped, header_bytes = group_headers(response.headers)
+    if header_bytes > ALB_MAX_HEADER_BYTES:
+        raise ResponseTooLarge(
+            header_bytes, ALB_MAX_HEADER_BYTES, "ALB's limit on headers", "response headers"
+        )
     # As every HTTP server does for HEAD; frameworks such as Starlette leave it to the server.
     body = b"" if request.method == "HEAD" else bytes(response.body)
     text, is_base64 = _encode_body(body, grouped, config)
@@ -73,18 +78,19 @@ def render_response(response: Response, request: Request, config: Config) -> dic
     result = _render(status, description, grouped, text, is_base64, multi_value, config)
 
     limit = config.max_response_bytes
-    if _json_size_bound(grouped, body, text, is_base64) > limit:
+    if _json_size_bound(header_bytes, body, text, is_base64) > limit:
         size = json_size(result)
         if size > limit:
             result = _shrink(size, status, description, grouped, body, request, config)
     return result
 
 
-def group_headers(headers: Iterable[tuple[str, str]]) -> Grouped:
-    """Every value of each header ALB may get, by lowercase name in order; hop-by-hop headers and
-    Content-Length are dropped (rule 10), and a name or value that could split the response on
-    the wire is an error."""
+def group_headers(headers: Iterable[tuple[str, str]]) -> tuple[Grouped, int]:
+    """Every value of each header ALB may get, by lowercase name in order, and their size as
+    ``name: value`` lines (ALB's limit is on that). Hop-by-hop headers and Content-Length are
+    dropped (rule 10); a name or value that could split the response on the wire is an error."""
     grouped: Grouped = {}
+    size = 0
     for name, value in headers:
         if type(name) is not str:
             raise AppError(f"header names must be str, got {name!r}")
@@ -99,22 +105,15 @@ def group_headers(headers: Iterable[tuple[str, str]]) -> Grouped:
             # The value is not shown: it may be a cookie or a token, and this is logged as an error.
             raise AppError(f"header {name!r} contains CR, LF or NUL (header injection)")
         # Surrounding blanks are not part of a value (RFC 9110 §5.5); Django adds one to cookies.
-        grouped.setdefault(lower, []).append(value.strip(" \t"))
-    return grouped
+        clean = value.strip(" \t")
+        grouped.setdefault(lower, []).append(clean)
+        size += header_line_size(lower, clean)
+    return grouped, size
 
 
-def _check_header_size(grouped: Grouped) -> None:
-    """ALB answers 502 when the response headers pass 32 KB (as "name: value" lines on the wire)."""
-    size = header_block_size((name, value) for name, values in grouped.items() for value in values)
-    if size > ALB_MAX_HEADER_BYTES:
-        raise ResponseTooLarge(
-            size, ALB_MAX_HEADER_BYTES, "ALB's limit on headers", "response headers"
-        )
-
-
-def header_block_size(headers: Iterable[tuple[str, str]]) -> int:
-    """Bytes of the headers as ``name: value\\r\\n`` lines."""
-    return sum(len(name) + len(value.encode("utf-8")) + 4 for name, value in headers)
+def header_line_size(name: str, value: str) -> int:
+    """Bytes of one header as a ``name: value\r\n`` line on the wire."""
+    return len(name) + len(value.encode("utf-8")) + 4
 
 
 def _render(
@@ -178,6 +177,7 @@ _COOKIE_LETTERS = [index for index, char in enumerate("set-cookie") if char.isal
 _warned_last_cookie: set[int] = set()
 
 
+@cache  # 512 spellings at most; an app sets the same few cookies on every call
 def cookie_key(n: int) -> str:
     """The n-th spelling of set-cookie: n's bits say which letters are upper case (512 in all)."""
     chars = list("set-cookie")
@@ -232,20 +232,17 @@ def json_size(result: dict[str, object]) -> int:
     return len(json.dumps(result))
 
 
-def _json_size_bound(grouped: Grouped, body: bytes, text: str, is_base64: bool) -> int:
+def _json_size_bound(header_bytes: int, body: bytes, text: str, is_base64: bool) -> int:
     """An upper bound of ``json_size``, cheap enough for every response, so the exact size (a
     second serialisation of the whole body) is computed only near the limit.
 
-    JSON escaping grows one byte of UTF-8 text to at most 6 characters (``\\u0001``) and one
-    header character to at most 12 (a non-BMP one as two ``\\uXXXX``); base64 is never escaped;
-    256 covers the fixed keys, status and punctuation, and each header's quotes and separators.
+    JSON escaping grows one byte of UTF-8 text to at most 6 characters (``\u0001``); a header's
+    line size (``header_line_size``) also pays for its quotes and separators in the JSON; base64
+    is never escaped; 256 covers the fixed keys, the status and the punctuation around them.
     tests/test_alb_render.py checks the bound against the exact size.
     """
-    header_chars = sum(
-        len(name) + 6 + sum(len(value) + 4 for value in values) for name, values in grouped.items()
-    )
     body_chars = len(text) if is_base64 else 6 * len(body)
-    return 256 + 12 * header_chars + body_chars
+    return 256 + 6 * header_bytes + body_chars
 
 
 def _accepts_gzip(request: Request) -> bool:
