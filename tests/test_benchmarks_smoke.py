@@ -44,7 +44,7 @@ def test_benchmark_smoke_run_has_no_wrong_alb_adapter_row(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     summary = json.loads(summary_file.read_text(encoding="utf-8"))
     assert summary["mode"] == "smoke"
-    assert summary["rows"] == 6 * 6  # six apps, six cases: nothing skipped
+    assert summary["rows"] == 6 * 7  # six apps, seven cases: nothing skipped
     assert [row for row in summary["wrong"] if row["runner"] == "alb_adapter"] == []
     report = results.read_text(encoding="utf-8")
     assert report.startswith("# alb_adapter benchmark results")
