@@ -46,14 +46,12 @@ _set = object.__setattr__
 class TextTypes:
     """A compiled ``text_content_types`` list: exact types, ``type/*`` and ``type/*+suffix``."""
 
-    __slots__ = ("cache", "exact", "patterns", "prefixes", "suffixes")
+    __slots__ = ("exact", "patterns", "prefixes", "suffixes")
 
     exact: frozenset[str]
     prefixes: tuple[str, ...]
     suffixes: tuple[tuple[str, str], ...]
     patterns: tuple[str, ...]
-    # Content-Type header values already classified (text or not); filled by the ALB codec.
-    cache: dict[str, bool]
 
     def __init__(self, patterns: Iterable[str]) -> None:
         exact: set[str] = set()
@@ -96,7 +94,6 @@ class TextTypes:
         _set(self, "prefixes", tuple(prefixes))
         _set(self, "suffixes", tuple(suffixes))
         _set(self, "patterns", tuple(kept))
-        _set(self, "cache", {})
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("TextTypes is immutable")
@@ -158,6 +155,7 @@ class Config:
         "raise_app_exceptions",
         "text_content_types",
         "trusted_hops",
+        "_warned",
     )
 
     base_path: str
@@ -168,6 +166,7 @@ class Config:
     health_check_path: str | None
     max_response_bytes: int
     raise_app_exceptions: bool
+    _warned: set[str]  # warnings given once per handler (not per process: tests build many)
 
     def __init__(
         self,
@@ -237,10 +236,21 @@ class Config:
             "raise_app_exceptions",
             _require_bool("raise_app_exceptions", raise_app_exceptions),
         )
+        _set(self, "_warned", set())
+
+    def warn_once(self, key: str) -> bool:
+        """True the first time ``key`` is asked for by this handler's config: for a warning that
+        would otherwise repeat on every invocation."""
+        if key in self._warned:
+            return False
+        self._warned.add(key)
+        return True
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Config is immutable; build a new handler with other options")
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        fields = ", ".join(
+            f"{name}={getattr(self, name)!r}" for name in self.__slots__ if name != "_warned"
+        )
         return f"Config({fields})"

@@ -456,3 +456,24 @@ def test_the_size_bound_is_never_below_the_exact_size(
     result = alb_response._render(200, "200 OK", grouped, text, is_base64, multi, config)
     bound = alb_response._json_size_bound(header_bytes, body, text, is_base64)
     assert bound >= alb_response.json_size(result)
+
+
+CONTENT_TYPES = st.sampled_from(
+    [
+        *("text/html", "text/html; charset=utf-8", "text/html; charset=latin-1", "image/png"),
+        *("application/json", "application/vnd.api+json", 'text/plain; charset="UTF-8"', ""),
+    ]
+) | st.text(max_size=20)
+
+
+@settings(max_examples=200, deadline=None)
+@given(CONTENT_TYPES, st.booleans())
+def test_text_type_memo_answers_as_the_function_cold_and_warm(
+    content_type: str, clear_first: bool
+) -> None:
+    text_types = Config().text_content_types
+    if clear_first:
+        alb_response._is_text_type.cache_clear()
+    reference = alb_response._is_text_type.__wrapped__(content_type, text_types)
+    assert alb_response._is_text_type(content_type, text_types) is reference  # cold or warm
+    assert alb_response._is_text_type(content_type, text_types) is reference  # warm

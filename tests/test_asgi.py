@@ -146,11 +146,11 @@ def test_whole_scope(build: Callable[..., ASGIHandler], multi: bool) -> None:
     assert app.received == [{"type": "http.request", "body": b"\x00\x01", "more_body": False}]
 
 
-def test_scope_headers_with_names_seen_before_and_new(
+def test_scope_header_values_latin1_and_beyond_in_any_order(
     build: Callable[..., ASGIHandler], multi: bool
 ) -> None:
-    # Names already seen come from a cache; a new name or a value beyond ASCII must still come
-    # out right, whichever comes first.
+    # ASCII and latin-1 values go out as latin-1 bytes, values beyond it as UTF-8, value by
+    # value, whichever comes first.
     app = Recorder()
     handler = build(app)
     for headers in (

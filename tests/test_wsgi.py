@@ -12,13 +12,15 @@ from typing import Any
 from wsgiref.validate import validator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request as WerkzeugRequest
 
 from alb_adapter import AppError, Config, InvalidEvent, UnsupportedEvent, WSGIHandler
 from alb_adapter.model import Request
 from alb_adapter.testing import LambdaContext, make_event, make_health_check_event
-from alb_adapter.wsgi import build_environ
+from alb_adapter.wsgi import _environ_key, build_environ
 from tests.support import Environ, StartResponse, normalize, simple_app
 
 TEXT = [("content-type", "text/plain; charset=utf-8")]
@@ -726,3 +728,19 @@ def test_server_name_and_remote_addr_are_native_strings() -> None:
     environ = build_environ(neutral_request((), {}), Config())
     assert environ["SERVER_NAME"] == "ẞhop.example".encode().decode("latin-1")
     assert environ["REMOTE_ADDR"] == "2001:db8::ā".encode().decode("latin-1")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["host", "content-type", "content-length", "x-a_b", "x-forwarded-for"])
+    | st.text(max_size=12),
+    st.booleans(),
+)
+def test_environ_key_memo_answers_as_the_function_cold_and_warm(
+    name: str, clear_first: bool
+) -> None:
+    if clear_first:
+        _environ_key.cache_clear()
+    reference = _environ_key.__wrapped__(name)
+    assert _environ_key(name) == reference
+    assert _environ_key(name) == reference

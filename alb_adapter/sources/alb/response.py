@@ -5,7 +5,7 @@ Each rule followed here is stated, with its evidence, in docs/alb-behaviour.md (
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from ...errors import AppError, ResponseTooLarge
 from ...log import logger
@@ -17,7 +17,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold sta
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from ...config import Config
+    from ...config import Config, TextTypes
     from ...model import Request, Response
 
     Grouped = dict[str, list[str]]
@@ -99,7 +99,8 @@ def group_headers(headers: Iterable[tuple[str, str]]) -> tuple[Grouped, int]:
         lower = name.lower()
         if is_dropped_response_header(lower):
             continue
-        if not name or not name.isascii() or has_forbidden_characters(name) or ":" in name:
+        # A token (RFC 9110): printable ASCII without spaces or colons.
+        if not (name.isascii() and name.isprintable()) or " " in name or ":" in name or not name:
             raise AppError(f"invalid header name {name!r}")
         if has_forbidden_characters(value):
             # The value is not shown: it may be a cookie or a token, and this is logged as an error.
@@ -146,7 +147,11 @@ def _encode_body(body: bytes, grouped: Grouped, config: Config) -> tuple[str, bo
         return "", False
     content_type = grouped.get("content-type", [""])[-1]
     encoding = grouped.get("content-encoding", ["identity"])[-1].strip().lower()
-    if content_type and encoding in ("", "identity") and _is_text_type(content_type, config):
+    if (
+        content_type
+        and encoding in ("", "identity")
+        and _is_text_type(content_type, config.text_content_types)
+    ):
         try:
             return body.decode("utf-8"), False
         except UnicodeDecodeError:
@@ -156,10 +161,11 @@ def _encode_body(body: bytes, grouped: Grouped, config: Config) -> tuple[str, bo
     return binascii.b2a_base64(body, newline=False).decode("ascii"), True
 
 
-def _is_text_type(content_type: str, config: Config) -> bool:
+@lru_cache(maxsize=256)  # apps send a handful of Content-Type values; bounded all the same
+def _is_text_type(content_type: str, text_types: TextTypes) -> bool:
     """Whether this Content-Type value is sent as text: a listed type, in UTF-8."""
     media_type, _, params = content_type.partition(";")
-    return config.text_content_types.matches(media_type.strip().lower()) and _utf8_charset(params)
+    return text_types.matches(media_type.strip().lower()) and _utf8_charset(params)
 
 
 def _utf8_charset(params: str) -> bool:
@@ -174,7 +180,6 @@ def _utf8_charset(params: str) -> bool:
 # --------------------------------------------------------------------------- single-value mode
 
 _COOKIE_LETTERS = [index for index, char in enumerate("set-cookie") if char.isalpha()]
-_warned_last_cookie: set[int] = set()
 
 
 @cache  # 512 spellings at most; an app sets the same few cookies on every call
@@ -205,8 +210,7 @@ def _single_value(grouped: Grouped, config: Config) -> dict[str, str]:
                 headers[cookie_key(index)] = value
         elif config.multi_cookie == "last":
             headers[name] = values[-1]
-            if id(config) not in _warned_last_cookie:
-                _warned_last_cookie.add(id(config))
+            if config.warn_once("multi_cookie=last"):
                 logger().warning(
                     "%d Set-Cookie headers in single-value mode: only the last is sent "
                     "(multi_cookie='last'); enable lambda.multi_value_headers.enabled on the "

@@ -1,4 +1,4 @@
-"""testing.ALBClient and the ALB behaviour it shares with the emulator (lambda_target)."""
+"""testing.ALBClient and the ALB behaviour it shares with the local ALB (emulator/invocation.py)."""
 
 from __future__ import annotations
 
@@ -147,7 +147,7 @@ def test_a_function_past_its_timeout_is_502() -> None:
     assert "past its 0.1 s timeout" in response.headers["x-alb-emulator-error"]
 
 
-def test_lambda_target_helpers_directly() -> None:
+def test_invocation_helpers_directly() -> None:
     assert front_door("GET", [], 10) is None
     page = alb_error(503, "no targets")
     assert (page.status, page.reason) == (503, "no targets")
