@@ -154,6 +154,11 @@ def test_non_string_headers_are_app_errors(header: Any) -> None:
         render(Response(200, (header,)), multi=False)
 
 
+def test_a_lone_surrogate_in_a_value_is_an_app_error() -> None:
+    with pytest.raises(AppError, match="'X-A' is not valid Unicode text"):
+        render(Response(200, (("X-A", "\ud800"),)), multi=False)
+
+
 def test_a_tab_in_a_value_is_allowed(multi: bool) -> None:
     rendered = render(Response(200, (("X-Tab", "a\tb"),)), multi)
     assert rendered["multiValueHeaders" if multi else "headers"]["x-tab"] in (["a\tb"], "a\tb")
@@ -433,7 +438,11 @@ def test_headers_just_under_32_kb_pass_and_over_it_raise(multi: bool) -> None:
     assert caught.value.limit == 32 * 1024
 
 
-HEADER_TEXT = st.text(alphabet=st.characters(blacklist_characters="\r\n\x00"), max_size=12)
+# Any text a header may carry: no CR, LF or NUL, no lone surrogates (both are refused).
+HEADER_TEXT = st.text(
+    alphabet=st.characters(blacklist_characters="\r\n\x00", blacklist_categories=("Cs",)),
+    max_size=12,
+)
 
 
 @settings(max_examples=300, deadline=None)

@@ -62,8 +62,10 @@ def render_response(response: Response, request: Request, config: Config) -> dic
     reason = response.reason
     if reason is None:
         reason = reason_phrase(status)
-    elif has_forbidden_characters(reason):
-        raise AppError("the reason phrase contains CR, LF or NUL")
+    elif not reason.replace("\t", " ").isprintable():  # RFC 9110: tabs, spaces, visible text
+        raise AppError(
+            "the reason phrase holds control characters (CR, LF, NUL...) or invalid text"
+        )
     description = f"{status} {reason}"
 
     grouped, header_bytes = group_headers(response.headers)
@@ -107,8 +109,11 @@ def group_headers(headers: Iterable[tuple[str, str]]) -> tuple[Grouped, int]:
             raise AppError(f"header {name!r} contains CR, LF or NUL (header injection)")
         # Surrounding blanks are not part of a value (RFC 9110 §5.5); Django adds one to cookies.
         clean = value.strip(" \t")
+        try:
+            size += header_line_size(lower, clean)
+        except UnicodeEncodeError:  # a lone surrogate: text no HTTP header can carry
+            raise AppError(f"header {name!r} is not valid Unicode text") from None
         grouped.setdefault(lower, []).append(clean)
-        size += header_line_size(lower, clean)
     return grouped, size
 
 
