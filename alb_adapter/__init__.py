@@ -14,6 +14,7 @@ from .config import Config
 from .errors import (
     AdapterError,
     AppError,
+    HandlerClosed,
     InvalidBody,
     InvalidEvent,
     InvalidResponse,
@@ -33,6 +34,7 @@ __all__ = [
     "AdapterError",
     "AppError",
     "Config",
+    "HandlerClosed",
     "InvalidBody",
     "InvalidEvent",
     "InvalidResponse",

@@ -8,10 +8,14 @@ at startup stay valid; lifespan runs once, at construction (lifespan.py).
 from __future__ import annotations
 
 import asyncio
+import atexit
+import signal
+import threading
+import weakref
 
 from .errors import AppError
 from .handler import BaseHandler
-from .lifespan import Lifespan, shut_down_at_exit
+from .lifespan import Lifespan
 from .log import logger
 from .model import Response, header_text, is_valid_status, plain_response, split_base_path
 
@@ -19,6 +23,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold sta
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from types import FrameType
     from typing import Any
 
     from typing_extensions import Unpack
@@ -34,6 +39,9 @@ SPEC_VERSION = "2.4"
 DEADLINE_MARGIN_SECONDS = 0.5
 # After cancelling, how long the app may take to unwind before the loop is stopped under it.
 CANCEL_GRACE_SECONDS = 0.2
+# At close(), how long the app's leftover tasks (background work it started) get to finish
+# unwinding once cancelled, before the loop is closed anyway.
+LEFTOVER_GRACE_SECONDS = 1.0
 
 
 class ResponseAlreadySent(AppError, OSError):
@@ -51,7 +59,7 @@ class ASGIHandler(BaseHandler):
     ``"off"``. Other options are shared with WSGIHandler (see Config).
     """
 
-    __slots__ = ("_deadline", "_lifespan", "_loop", "app")
+    __slots__ = ("_deadline", "_finalizer", "_lifespan", "_loop", "app")
 
     def __init__(
         self,
@@ -73,10 +81,15 @@ class ASGIHandler(BaseHandler):
         try:
             self._lifespan.startup()
         except BaseException:
-            self._loop.close()
+            _shut_down(self._lifespan, self._loop, self._deadline, quiet=True)
             raise
+        # Runs when the handler is collected without close(), or at interpreter exit if it is
+        # still alive then: lifespan shutdown, leftover tasks, the loop, all quietly (DEBUG).
+        self._finalizer = weakref.finalize(
+            self, _shut_down, self._lifespan, self._loop, self._deadline, quiet=True
+        )
         if self._lifespan.supported:
-            shut_down_at_exit(self._lifespan)
+            _close_on_sigterm(self)
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -89,11 +102,12 @@ class ASGIHandler(BaseHandler):
         return self._lifespan.state
 
     def close(self) -> None:
-        """Run lifespan shutdown now and close the loop (tests; Lambda does this at exit)."""
-        if not self._loop.is_closed():
-            self._lifespan.shutdown()
-            self._deadline.close()
-            self._loop.close()
+        """Run lifespan shutdown, cancel the app's leftover tasks (with a short grace to unwind)
+        and close the loop; idempotent. A handler dropped without it is shut down quietly when
+        collected, or at interpreter exit."""
+        super().close()
+        if self._finalizer.detach() is not None:  # not yet run: run it here, and not again
+            _shut_down(self._lifespan, self._loop, self._deadline, quiet=False)
 
     def __call__(self, event: object, context: object = None) -> dict[str, object]:
         _refuse_running_loop()  # a programming error, not the app's: raised, not answered 500
@@ -190,6 +204,74 @@ class _Deadline:
         self._grace = self._loop.call_later(CANCEL_GRACE_SECONDS, self._loop.stop)
 
 
+def _shut_down(
+    lifespan: Lifespan, loop: asyncio.AbstractEventLoop, deadline: _Deadline, *, quiet: bool
+) -> None:
+    """Everything close() releases. Never raises; with ``quiet`` (a handler collected or still
+    alive at exit) it logs at DEBUG only, since nobody asked for it and nothing can be done."""
+    if loop.is_closed():
+        return
+    if _a_loop_is_running():
+        # Collected inside some loop's callback (another handler's call): no loop can be run
+        # from here, so this one is shut down at exit instead.
+        atexit.register(_shut_down, lifespan, loop, deadline, quiet=True)
+        return
+    try:
+        lifespan.shutdown(quiet=quiet)
+        deadline.close()
+        _cancel_leftover_tasks(loop)
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+    except Exception:  # noqa: BLE001 (closing: report, never raise)
+        logger().log(10 if quiet else 30, "closing the ASGI handler's loop failed", exc_info=True)
+    finally:
+        loop.close()
+
+
+def _cancel_leftover_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what the app left running (background tasks, pollers) and let it unwind, so
+    nothing is destroyed pending and no exception goes unretrieved."""
+    tasks = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        loop.run_until_complete(asyncio.wait(tasks, timeout=LEFTOVER_GRACE_SECONDS))
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: the app's business, not a warning at exit
+
+
+def _a_loop_is_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+# Handlers to close on SIGTERM, which Lambda sends before ending an environment that has
+# extensions (without a handler, SIGTERM kills Python before any exit hook runs).
+_close_at_sigterm: weakref.WeakSet[ASGIHandler] = weakref.WeakSet()
+
+
+def _close_on_sigterm(handler: ASGIHandler) -> None:
+    if (
+        not _close_at_sigterm
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None)
+    ):
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    _close_at_sigterm.add(handler)
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    for handler in list(_close_at_sigterm):
+        handler.close()
+    # Then die of SIGTERM as the process would have without us.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.raise_signal(signal.SIGTERM)
+
+
 def _refuse_running_loop() -> None:
     """The handler runs its own loop to completion, which cannot happen inside another one."""
     try:
@@ -216,16 +298,6 @@ def _time_budget(context: object) -> float | None:
     return max(seconds / 2, 0.0)
 
 
-def _header_bytes(value: str) -> bytes:
-    """The header's wire bytes: latin-1 where it fits, else UTF-8 (as PEP 3333 does for WSGI)."""
-    if value.isascii():
-        return value.encode("ascii")
-    try:
-        return value.encode("latin-1")
-    except UnicodeEncodeError:
-        return value.encode("utf-8")
-
-
 def build_scope(request: Request, config: Config, state: Mapping[str, Any]) -> dict[str, Any]:
     """The HTTP connection scope for ``request``.
 
@@ -238,12 +310,9 @@ def build_scope(request: Request, config: Config, state: Mapping[str, Any]) -> d
     path = request.path.decode("utf-8", "surrogateescape")
     root_path, _ = split_base_path(path, config.base_path)
     pairs = request.headers
-    # Names are ASCII: every source lets only RFC 9110 tokens through. Values are latin-1 where
-    # they fit (nearly always: ASCII), else UTF-8, value by value as ``_header_bytes`` says.
-    try:
-        headers = [(name.encode("ascii"), value.encode("latin-1")) for name, value in pairs]
-    except UnicodeEncodeError:
-        headers = [(name.encode("ascii"), _header_bytes(value)) for name, value in pairs]
+    # Names are ASCII: every source lets only RFC 9110 tokens through. Values are the UTF-8 bytes
+    # the client sent (ALB decodes header bytes as UTF-8): docs/alb-behaviour.md, rule 4.
+    headers = [(name.encode("ascii"), value.encode("utf-8")) for name, value in pairs]
     if sum(1 for name, _ in pairs if name == "cookie") > 1:
         headers = _merge_cookies(headers)
     return {

@@ -44,6 +44,10 @@ class AppError(AdapterError):
     """The app broke its protocol (PEP 3333 / ASGI) or answered something ALB would reject."""
 
 
+class HandlerClosed(AdapterError, RuntimeError):
+    """The handler was closed (``close()``, or the end of a ``with`` block): build a new one."""
+
+
 class LifespanError(AdapterError):
     """ASGI lifespan startup failed where it was required to succeed."""
 

@@ -10,7 +10,7 @@ explained 502 instead of an opaque one.
 from __future__ import annotations
 
 from .config import Config
-from .errors import AppError, InvalidBody, ResponseTooLarge
+from .errors import AppError, HandlerClosed, InvalidBody, ResponseTooLarge
 from .log import logger
 from .model import plain_response
 from .sources import find_source
@@ -18,27 +18,57 @@ from .sources import find_source
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack
+    from types import TracebackType
+
+    from typing_extensions import Self, Unpack
 
     from .config import ConfigOptions
     from .model import Request, Response
 
 
 class BaseHandler:
-    """A Lambda handler: call it with ``(event, context)`` and return what it returns."""
+    """A Lambda handler: call it with ``(event, context)`` and return what it returns.
 
-    __slots__ = ("config",)
+    ``close()`` (or the end of a ``with`` block) releases what the handler holds; a closed
+    handler refuses further calls. In Lambda there is no need to call it: the process ends, and
+    handlers still alive then are shut down at exit.
+    """
+
+    __slots__ = ("__weakref__", "_closed", "config")
 
     config: Config
 
     def __init__(self, **options: Unpack[ConfigOptions]) -> None:
         self.config = Config(**options)
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` has been called."""
+        return self._closed
+
+    def close(self) -> None:
+        """Release what the handler holds (idempotent); further calls raise HandlerClosed."""
+        self._closed = True
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def respond(self, request: Request) -> Response:
         """Run the application on one request (implemented per app protocol)."""
         raise NotImplementedError
 
     def __call__(self, event: object, context: object = None) -> dict[str, object]:
+        if self._closed:
+            raise HandlerClosed(f"{type(self).__name__} was closed: build a new handler to call")
         config = self.config
         source = find_source(event)
         render_response = source.render_response
@@ -61,7 +91,12 @@ class BaseHandler:
 
         try:
             response = self.respond(request)
-        except Exception:
+        except (SystemExit, KeyboardInterrupt):
+            raise  # the process is being stopped: not the app's answer to this request
+        except BaseException:
+            # BaseException, not Exception: an asyncio.CancelledError from the app's own tasks (a
+            # shared task cancelled by an earlier request, say) is its failure too, and escaping
+            # the handler would make every later request a Lambda error (ALB: 502).
             if config.raise_app_exceptions:
                 raise
             logger().exception(

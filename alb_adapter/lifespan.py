@@ -1,5 +1,6 @@
 """ASGI lifespan, run once per handler: startup while Lambda initialises the function, shutdown when
-the process ends (SIGTERM or interpreter exit), never around an invocation.
+the handler is closed (explicitly, when collected, on SIGTERM or at interpreter exit: see
+``ASGIHandler.close`` in asgi.py), never around an invocation.
 
 Running startup per invocation (as Mangum does) rebuilds connection pools on every request and
 exhausts databases; running it once at construction puts the cost in Lambda's init phase, which
@@ -9,10 +10,6 @@ has more CPU and is billed differently.
 from __future__ import annotations
 
 import asyncio
-import atexit
-import signal
-import threading
-import weakref
 
 from .errors import LifespanError
 from .log import logger
@@ -21,7 +18,6 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold sta
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, MutableMapping
-    from types import FrameType
     from typing import Any, Literal
 
     # Deliberately loose: asgiref's TypedDict-based ASGI3Application rejects Starlette and FastAPI
@@ -102,8 +98,8 @@ class Lifespan:
                 return
             if answer["type"] == "lifespan.startup.failed":
                 raise LifespanError(
-                    f"lifespan startup failed: {answer.get('message') or 'no message'}"
-                )
+                    f"lifespan startup failed: {_summary(answer.get('message'))}"
+                ) from self._app_error()
             raise LifespanError(f"the app answered lifespan startup with {answer['type']}")
 
         # The app returned or raised without answering startup.
@@ -121,10 +117,22 @@ class Lifespan:
             raise LifespanError(f"the app raised during lifespan startup: {error!r}") from error
         raise LifespanError("the app returned during lifespan startup without answering it")
 
-    def shutdown(self) -> None:
-        """Best effort: tell the app to shut down and wait a few seconds for it."""
+    def _app_error(self) -> BaseException | None:
+        """What the app raised after answering startup.failed (frameworks re-raise the startup
+        error right after), retrieved so that asyncio never reports it a second time."""
+        assert self._task is not None
+        if not self._task.done():
+            self.loop.run_until_complete(asyncio.wait({self._task}, timeout=1.0))
+        if self._task.done() and not self._task.cancelled():
+            return self._task.exception()
+        return None
+
+    def shutdown(self, *, quiet: bool = False) -> None:
+        """Best effort: tell the app to shut down and wait a few seconds for it. Its failures are
+        logged at WARNING, or at DEBUG when ``quiet`` (nobody asked for this shutdown)."""
         if self._shut_down or not self.supported or self._task is None:
             return
+        level = 10 if quiet else 30  # logging.DEBUG, logging.WARNING (logging imports lazily)
         self._shut_down = True
         loop = self.loop
         if loop.is_closed() or loop.is_running():
@@ -141,46 +149,20 @@ class Lifespan:
                 )
             )
         except Exception:  # noqa: BLE001 (the process is ending; report, never raise)
-            logger().warning("ASGI lifespan shutdown failed", exc_info=True)
+            logger().log(level, "ASGI lifespan shutdown failed", exc_info=True)
             return
         if self._answer.done() and self._answer.result()["type"] == "lifespan.shutdown.failed":
-            logger().warning(
-                "ASGI lifespan shutdown failed: %s", self._answer.result().get("message") or ""
-            )
+            message = _summary(self._answer.result().get("message"))
+            logger().log(level, "ASGI lifespan shutdown failed: %s", message)
         elif not self._answer.done():
-            error = self._task.exception() if self._task.done() else None
-            logger().warning("ASGI lifespan shutdown did not complete (%r)", error)
+            error = (
+                self._task.exception() if self._task.done() and not self._task.cancelled() else None
+            )
+            logger().log(level, "ASGI lifespan shutdown did not complete (%r)", error)
 
 
-# ---------------------------------------------------------------------- process exit
-
-_lifespans: weakref.WeakSet[Lifespan] = weakref.WeakSet()
-_hooks_installed = False
-
-
-def shut_down_at_exit(lifespan: Lifespan) -> None:
-    """Run ``lifespan.shutdown()`` when the process ends: at interpreter exit, and on SIGTERM,
-    which Lambda sends before ending an execution environment that has extensions (without a
-    handler, SIGTERM kills Python before ``atexit`` runs)."""
-    global _hooks_installed  # noqa: PLW0603 (one set of process hooks)
-    _lifespans.add(lifespan)
-    if _hooks_installed:
-        return
-    _hooks_installed = True
-    atexit.register(_shut_down_all)
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.getsignal(signal.SIGTERM)
-        if previous in (signal.SIG_DFL, None):
-            signal.signal(signal.SIGTERM, _on_sigterm)
-
-
-def _shut_down_all() -> None:
-    for lifespan in list(_lifespans):
-        lifespan.shutdown()
-
-
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    _shut_down_all()
-    # Then die of SIGTERM as the process would have without us.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.raise_signal(signal.SIGTERM)
+def _summary(message: object) -> str:
+    """The last line of a lifespan failure message: frameworks send a whole traceback as text,
+    which the chained exception already carries."""
+    lines = [line for line in str(message or "").splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "no message"

@@ -234,11 +234,26 @@ def is_valid_status(status: object) -> bool:
     return type(status) is int and 100 <= status <= 599
 
 
-def has_forbidden_characters(text: str) -> bool:
-    """CR, LF or NUL would let a header split into two on the wire (response splitting)."""
-    # isprintable() is a single C pass and true for nearly every real header; only when it is
-    # false (tabs, control characters, some Unicode) do we look for the three that matter.
-    return not text.isprintable() and ("\r" in text or "\n" in text or "\0" in text)
+# The C0 controls and DEL, less the horizontal tab, which header values and reason phrases may hold
+# (RFC 9110 §5.5, §15): CR and LF would split the response on the wire; the others are refused by
+# HTTP servers (h11, gunicorn) and so by a load balancer.
+_CONTROL_CHARACTERS = "".join(chr(code) for code in (*range(0x09), *range(0x0A, 0x20), 0x7F))
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a control character other than the tab."""
+    # isprintable() is one C pass and true for nearly every real header; only text it refuses
+    # (a tab, a control character, some Unicode such as a no-break space) is looked at again.
+    return not text.isprintable() and any(char in text for char in _CONTROL_CHARACTERS)
+
+
+def is_valid_text(text: str) -> bool:
+    """Text that can be encoded at all (JSON may carry lone surrogates; HTTP cannot)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def header_text(value: bytes) -> str:

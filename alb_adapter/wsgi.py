@@ -71,14 +71,10 @@ def _environ_key(name: str) -> str | None:
 
 
 def _native(value: str) -> str:
-    """PEP 3333 native string: text beyond latin-1 becomes its UTF-8 bytes read as latin-1."""
-    if value.isascii():
-        return value
-    try:
-        value.encode("latin-1")
-    except UnicodeEncodeError:
-        return value.encode("utf-8").decode("latin-1")
-    return value
+    """PEP 3333 native string of header text: its UTF-8 bytes (what the client sent, since ALB
+    decodes header bytes as UTF-8) read as latin-1, as gunicorn and uvicorn hand them over; for
+    every value alike, whatever other characters it holds (docs/alb-behaviour.md, rule 4)."""
+    return value if value.isascii() else value.encode("utf-8").decode("latin-1")
 
 
 def build_environ(

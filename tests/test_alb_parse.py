@@ -329,7 +329,11 @@ def test_default_host_is_configurable(multi: bool) -> None:
         ("6.6.6.6, 203.0.113.9", 1, ("203.0.113.9", 0)),  # leftmost is the client's own claim
         ("6.6.6.6,203.0.113.9", 1, ("203.0.113.9", 0)),
         ("198.51.100.1, 203.0.113.9, 10.0.0.2", 2, ("203.0.113.9", 0)),  # a CDN in front
-        ("203.0.113.9", 2, ("203.0.113.9", 0)),  # fewer entries than hops: the closest one
+        ("203.0.113.9", 2, None),  # fewer entries than hops: any may be forged, trust none
+        ("6.6.6.6, 203.0.113.9", 3, None),
+        ("6.6.6.6, 1.2.3.4, 203.0.113.9", 3, ("6.6.6.6", 0)),
+        ("203.0.113.9:²", 1, ("203.0.113.9", 0)),  # a port that is not ASCII digits: none
+        ("203.0.113.9:١٢", 1, ("203.0.113.9", 0)),
         ("203.0.113.9:5123", 1, ("203.0.113.9", 5123)),
         ("[2001:db8::7]:443", 1, ("2001:db8::7", 443)),
         ("2001:db8::7", 1, ("2001:db8::7", 0)),
@@ -636,3 +640,13 @@ def test_the_fast_path_takes_what_alb_sends() -> None:
     assert alb_request._clean_headers(clean, clean.values())
     for unclean in ({"Host": "h"}, {"a b": "1"}, {"a:b": "1"}, {"": "1"}, {"h": "é"}):
         assert not alb_request._clean_headers(unclean, unclean.values())
+
+
+@pytest.mark.parametrize("port", ["²", "١٢", "99999", "-1", "0", "", "44 3"])
+def test_a_forwarded_port_that_is_not_one_to_five_ascii_digits_means_the_default(
+    port: str,
+) -> None:
+    """``str.isdigit`` takes ``²`` (which ``int`` refuses: a ValueError out of the handler) and
+    ``١٢`` (which ``int`` reads as 12): only ASCII digits make a port."""
+    headers = [("host", "h"), ("x-forwarded-proto", "https"), ("x-forwarded-port", port)]
+    assert parse(event(False, headers=headers)).server == ("h", 443)

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -113,4 +115,97 @@ def test_alb_shaped_events_give_a_valid_answer_or_a_clear_error(event: dict[str,
     answer = parse_response(json.loads(json.dumps(response)), multi_value_headers=multi)
     assert answer.status in (200, 400)
     if answer.status == 200:
+        assert sorted(v for k, v in answer.headers if k == "set-cookie") == ["a=1", "b=2"]
+
+
+# --- events a real ALB could send, with what clients control at its most hostile --------------
+
+TOKEN = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_!#$%&'*+.^`|~", min_size=1, max_size=12
+)
+# Header text a client can send through ALB: any valid Unicode (ALB decodes UTF-8), tabs included.
+CLIENT_TEXT = st.text(
+    alphabet=st.characters(codec="utf-8", min_codepoint=0x20, blacklist_characters="\x7f")
+    | st.just("\t"),
+    max_size=30,
+)
+FORWARDED_ENTRY = (
+    st.sampled_from(
+        ["203.0.113.9", "[2001:db8::1]:443", "1.2.3.4:²", "1.2.3.4:١٢", "unknown", "", " ", "::1"]
+    )
+    | CLIENT_TEXT
+)
+PORTS = st.sampled_from(["443", "80", "²", "١٢", "99999", "", "0", "8443"]) | CLIENT_TEXT
+
+
+@st.composite
+def possible_events(draw: st.DrawFn) -> tuple[dict[str, Any], bool]:
+    from alb_adapter.testing import make_event
+
+    multi = draw(st.booleans())
+    headers = draw(st.lists(st.tuples(TOKEN, CLIENT_TEXT), max_size=6))
+    headers.append(("x-forwarded-port", draw(PORTS)))
+    headers.append(("x-forwarded-proto", draw(st.sampled_from(["https", "http", "HTTPS", "ftp"]))))
+    entries = draw(st.lists(FORWARDED_ENTRY, max_size=4))
+    if entries:
+        headers.append(("x-forwarded-for", ", ".join(entries)))
+    headers.append(("cookie", draw(CLIENT_TEXT)))
+    event = make_event(
+        draw(st.sampled_from(["GET", "POST", "HEAD", "PUT", "DELETE"])),
+        draw(st.sampled_from(["/", "/a%2Fb", "/%E9", "/caf%C3%A9", "/x//y/"])),
+        query=draw(st.lists(st.tuples(CLIENT_TEXT, CLIENT_TEXT), max_size=3)),
+        headers=headers,
+        body=draw(st.binary(max_size=64)),
+        host=draw(st.sampled_from(["example.com", "☃.example", "[::1]:8443", None])),
+        multi_value_headers=multi,
+    )
+    return event, multi
+
+
+def asgi_echo_app() -> Any:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        text = repr(sorted((k, v) for k, v in scope.items() if k not in ("state", "aws.context")))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"set-cookie", b"a=1"), (b"set-cookie", b"b=2")],
+            }
+        )
+        await send({"type": "http.response.body", "body": text.encode()})
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def handlers_by_hops() -> Iterator[dict[int, list[Any]]]:
+    from alb_adapter import ASGIHandler
+
+    built = {
+        hops: [
+            WSGIHandler(echo, trusted_hops=hops),
+            ASGIHandler(asgi_echo_app(), trusted_hops=hops, lifespan="off"),
+        ]
+        for hops in (1, 2, 3)
+    }
+    yield built
+    for pair in built.values():
+        pair[1].close()
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(possible_events(), st.sampled_from([1, 2, 3]))
+def test_events_alb_could_send_never_raise_out_of_either_handler(
+    handlers_by_hops: dict[int, list[Any]], drawn: tuple[dict[str, Any], bool], hops: int
+) -> None:
+    event, multi = drawn
+    for handler in handlers_by_hops[hops]:
+        response = handler(json.loads(json.dumps(event)), None)
+        answer = parse_response(json.loads(json.dumps(response)), multi_value_headers=multi)
+        assert answer.status == 200
         assert sorted(v for k, v in answer.headers if k == "set-cookie") == ["a=1", "b=2"]

@@ -353,11 +353,17 @@ def _addressed(
 ) -> tuple[str, tuple[str, int]]:
     """Scheme and (host, port) as the client addressed the load balancer (rule 6)."""
     scheme = "https" if proto is not None and proto.strip().lower() == "https" else "http"
-    port = int(port_text) if port_text and port_text.isdigit() and len(port_text) <= 5 else 0
+    port = int(port_text) if port_text and _is_port(port_text) else 0
     if not 0 < port < 65536:
         port = 443 if scheme == "https" else 80
     name = _host_name(host) if host else ""
     return scheme, (name or default_host, port)
+
+
+def _is_port(text: str) -> bool:
+    """One to five ASCII digits: ``str.isdigit`` alone also takes ``²`` and ``١٢``, which ``int``
+    then refuses or reads as another number."""
+    return 0 < len(text) <= 5 and text.isascii() and text.isdigit()
 
 
 def _host_name(host: str) -> str:
@@ -379,10 +385,11 @@ def _client(forwarded_for: str, trusted_hops: int) -> tuple[str, int] | None:
     """
     entries = [entry.strip() for entry in forwarded_for.split(",")]
     entries = [entry for entry in entries if entry]
-    if trusted_hops == 0 or not entries:
+    if trusted_hops == 0 or len(entries) < trusted_hops:
+        # Fewer entries than trusted proxies: the request did not come through all of them, so
+        # every entry may be the client's own (werkzeug's ProxyFix decides the same).
         return None
-    entry = entries[-trusted_hops] if len(entries) >= trusted_hops else entries[0]
-    return _address(entry)
+    return _address(entries[-trusted_hops])
 
 
 def _address(entry: str) -> tuple[str, int]:
@@ -394,7 +401,7 @@ def _address(entry: str) -> tuple[str, int]:
         host, _, port_text = entry.partition(":")
     else:  # a bare IPv4 address, as ALB writes it, or a bare IPv6 one
         host, port_text = entry, ""
-    port = int(port_text) if port_text.isdigit() and len(port_text) <= 5 else 0
+    port = int(port_text) if _is_port(port_text) else 0
     return host, port if port < 65536 else 0
 
 

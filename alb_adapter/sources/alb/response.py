@@ -9,7 +9,7 @@ from functools import cache, lru_cache
 
 from ...errors import AppError, ResponseTooLarge
 from ...log import logger
-from ...model import has_forbidden_characters, is_valid_status, reason_phrase
+from ...model import has_control_characters, is_valid_status, is_valid_text, reason_phrase
 from .request import is_multi_value
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
@@ -62,7 +62,7 @@ def render_response(response: Response, request: Request, config: Config) -> dic
     reason = response.reason
     if reason is None:
         reason = reason_phrase(status)
-    elif not reason.replace("\t", " ").isprintable():  # RFC 9110: tabs, spaces, visible text
+    elif has_control_characters(reason) or not is_valid_text(reason):
         raise AppError(
             "the reason phrase holds control characters (CR, LF, NUL...) or invalid text"
         )
@@ -104,9 +104,12 @@ def group_headers(headers: Iterable[tuple[str, str]]) -> tuple[Grouped, int]:
         # A token (RFC 9110): printable ASCII without spaces or colons.
         if not (name.isascii() and name.isprintable()) or " " in name or ":" in name or not name:
             raise AppError(f"invalid header name {name!r}")
-        if has_forbidden_characters(value):
+        if has_control_characters(value):
             # The value is not shown: it may be a cookie or a token, and this is logged as an error.
-            raise AppError(f"header {name!r} contains CR, LF or NUL (header injection)")
+            raise AppError(
+                f"header {name!r} contains control characters such as CR, LF or NUL "
+                "(header injection)"
+            )
         # Surrounding blanks are not part of a value (RFC 9110 §5.5); Django adds one to cookies.
         clean = value.strip(" \t")
         try:
