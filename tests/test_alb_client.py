@@ -6,6 +6,7 @@ import json
 import logging
 from typing import Any
 
+import httpx
 import pytest
 
 from alb_adapter import WSGIHandler
@@ -159,3 +160,167 @@ def test_invocation_helpers_directly() -> None:
     ok = invoke(HANDLER, event, multi_value_headers=True, timeout=5)
     assert ok.status == 200
     assert repr(ok) == "Outcome(200, reason=None)"
+
+
+# --- header bytes: the event carries their UTF-8 text, the answer goes out as UTF-8 (rule 4) ---
+
+NAME = "Zoë ☃"
+ALB_502_PAGE = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"
+)
+
+
+class Recording:
+    """A function that keeps the events it was given and answers 204: the event is all there is
+    to see, whatever state the adapter's own WSGI/ASGI layers are in."""
+
+    def __init__(self, answer: object = None) -> None:
+        self.events: list[dict[str, object]] = []
+        self.answer = {"statusCode": 204} if answer is None else answer
+
+    def __call__(self, event: dict[str, object], context: object) -> object:
+        self.events.append(event)
+        return self.answer
+
+
+def test_utf8_header_bytes_reach_the_event_as_the_text_they_spell(multi: bool) -> None:
+    handler = Recording()
+    with ALBClient(handler, multi_value_headers=multi) as client:
+        response = client.get("/", headers={b"X-Name": NAME.encode()})
+    assert (response.status_code, response.headers.raw, response.content) == (
+        204,
+        [(b"content-length", b"0")],
+        b"",
+    )
+    event: dict[str, Any] = handler.events[0]
+    expected = make_event(
+        "GET",
+        "/",
+        headers=[
+            ("host", "example.com"),
+            ("accept", "*/*"),
+            ("accept-encoding", "gzip, deflate"),
+            ("connection", "keep-alive"),
+            ("user-agent", f"python-httpx/{httpx.__version__}"),
+            ("x-name", NAME),
+        ],
+        host=None,
+        multi_value_headers=multi,
+    )
+    field = "multiValueHeaders" if multi else "headers"
+    expected[field]["x-amzn-trace-id"] = event[field]["x-amzn-trace-id"]
+    assert event == expected
+    assert event[field]["x-name"] == ([NAME] if multi else NAME)
+
+
+def test_header_bytes_that_are_not_utf8_are_refused_as_alb_does(
+    multi: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    handler = Recording()
+    caplog.set_level(logging.DEBUG)
+    with ALBClient(handler, multi_value_headers=multi) as client:
+        response = client.get("/", headers={b"X-Name": b"Zo\xeb s3cr3t"})
+    reason = b"LambdaBadRequest: request header 'x-name' is not UTF-8; ALB fails such a request"
+    assert (response.status_code, response.headers.raw, response.content) == (
+        502,
+        [
+            (b"server", b"awselb/2.0"),
+            (b"content-type", b"text/html"),
+            (b"content-length", str(len(ALB_502_PAGE)).encode()),
+            (b"x-alb-emulator-error", reason),
+        ],
+        ALB_502_PAGE,
+    )
+    assert handler.events == []
+    assert "s3cr3t" not in caplog.text
+
+
+def test_a_functions_non_ascii_header_reaches_the_client_as_utf8(multi: bool) -> None:
+    headers = {"multiValueHeaders": {"x-name": [NAME]}} if multi else {"headers": {"x-name": NAME}}
+    answer = {"statusCode": 200, **headers, "body": "ok"}
+    with ALBClient(Recording(answer), multi_value_headers=multi) as client:
+        response = client.get("/")
+    # The bytes the local ALB sends too (tests/emulator/test_app.py has the same test).
+    assert (response.status_code, response.headers.raw, response.content) == (
+        200,
+        [(b"x-name", NAME.encode()), (b"content-length", b"2")],
+        b"ok",
+    )
+    assert response.headers["x-name"] == NAME  # httpx reads the UTF-8 back
+
+
+def test_a_functions_own_framing_headers_are_not_passed_on() -> None:
+    # As the local ALB (tests/emulator/test_app.py): ALB frames the response itself (rule 10).
+    answer = {
+        "statusCode": 200,
+        "headers": {"content-length": "10", "transfer-encoding": "chunked", "x-kept": "1"},
+        "body": "ok",
+    }
+    with ALBClient(Recording(answer)) as client:
+        response = client.get("/")
+    assert (response.status_code, response.headers.raw, response.content) == (
+        200,
+        [(b"x-kept", b"1"), (b"content-length", b"2")],
+        b"ok",
+    )
+
+
+# --- rule 15: a malformed Set-Cookie is still a secret ------------------------------------------
+
+SECRET = "s3cr3t-T0KEN"
+# (the Set-Cookie value the function answers, the reason in single-value mode, in multi-value mode)
+MALFORMED_COOKIES: list[tuple[object, str, str]] = [
+    (
+        [f"session={SECRET}", 7],
+        "headers['set-cookie'] holds a value of type list; ALB accepts only strings "
+        "(LambdaInvalidResponse)",
+        "multiValueHeaders['set-cookie'] holds a value of type int; ALB accepts only strings "
+        "(LambdaInvalidResponse)",
+    ),
+    (
+        {"session": SECRET},
+        "headers['set-cookie'] holds a value of type dict; ALB accepts only strings "
+        "(LambdaInvalidResponse)",
+        "multiValueHeaders['set-cookie'] must be a list of strings, got dict",
+    ),
+    (
+        {SECRET: None},
+        "response.headers.set-cookie.<key> is null (ALB answers 502 to a null anywhere)",
+        "response.multiValueHeaders.set-cookie.<key> is null (ALB answers 502 to a null anywhere)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("cookie", "single_reason", "multi_reason"), MALFORMED_COOKIES)
+def test_a_malformed_set_cookie_never_reaches_the_logs_or_the_error_header(
+    cookie: object,
+    single_reason: str,
+    multi_reason: str,
+    multi: bool,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    answer = {
+        "statusCode": 200,
+        ("multiValueHeaders" if multi else "headers"): {"set-cookie": cookie},
+    }
+    with ALBClient(Recording(answer), multi_value_headers=multi) as client:
+        response = client.get("/")
+    reason = f"LambdaInvalidResponse: {multi_reason if multi else single_reason}"
+    assert (response.status_code, response.headers.raw, response.content) == (
+        502,
+        [
+            (b"server", b"awselb/2.0"),
+            (b"content-type", b"text/html"),
+            (b"content-length", str(len(ALB_502_PAGE)).encode()),
+            (b"x-alb-emulator-error", reason.encode()),
+        ],
+        ALB_502_PAGE,
+    )
+    above_debug = [
+        record.getMessage() + (record.exc_text or "")
+        for record in caplog.records
+        if record.levelno > logging.DEBUG
+    ]
+    assert [line for line in above_debug if SECRET in line] == []

@@ -282,3 +282,53 @@ def test_case_variant_cookies_each_become_a_set_cookie() -> None:
 def test_status_description_gives_the_reason() -> None:
     payload = {"statusCode": 599, "statusDescription": "599 Custom Thing"}
     assert parse_response(payload).reason == "Custom Thing"
+
+
+SECRET = "s3cr3t-T0KEN"
+
+
+@pytest.mark.parametrize(
+    ("payload", "multi", "message"),
+    [
+        ({"statusCode": SECRET}, False, "statusCode must be an integer from 100 to 599, got str"),
+        (
+            {"statusCode": 200, "statusDescription": [SECRET]},
+            False,
+            "statusDescription must be a string, got list",
+        ),
+        (
+            {"statusCode": 200, "isBase64Encoded": SECRET},
+            False,
+            "isBase64Encoded must be true or false, got str",
+        ),
+        (
+            {"statusCode": 200, "body": {SECRET: None}},
+            False,
+            "response.body.<key> is null (ALB answers 502 to a null anywhere)",
+        ),
+        (
+            {"statusCode": 200, "headers": {"authorization": [SECRET]}},
+            False,
+            "headers['authorization'] holds a value of type list; ALB accepts only strings "
+            "(LambdaInvalidResponse)",
+        ),
+        (
+            {"statusCode": 200, "multiValueHeaders": {"set-cookie": f"a={SECRET}"}},
+            True,
+            "multiValueHeaders['set-cookie'] must be a list of strings, got str",
+        ),
+        (
+            {"statusCode": 200, "multiValueHeaders": {"set-cookie": ["a=1", {"b": SECRET}]}},
+            True,
+            "multiValueHeaders['set-cookie'] holds a value of type dict; ALB accepts only strings "
+            "(LambdaInvalidResponse)",
+        ),
+    ],
+)
+def test_invalid_response_messages_never_quote_a_value(
+    payload: dict[str, Any], multi: bool, message: str
+) -> None:
+    # The local ALB logs these at WARNING: a value may be a cookie or a token (rule 15).
+    with pytest.raises(InvalidResponse) as raised:
+        parse_response(payload, multi_value_headers=multi)
+    assert str(raised.value) == message

@@ -23,12 +23,14 @@ from ..sources.alb.balancer import build_health_check_event
 from .health import HealthChecker
 from .invocation import (
     ALB_SERVER,
+    HOP_BY_HOP,
     MAX_REQUEST_BODY_BYTES,
     Outcome,
     alb_error,
     event_or_error,
     front_door,
     invoke,
+    response_head,
 )
 from .loader import load_target
 from .rules import FixedResponse, Forward, ListenerConfig, Redirect, RuleRequest, Target
@@ -44,18 +46,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("alb_adapter.emulator")
 access_log = logging.getLogger("alb_adapter.emulator.access")
 
-# Hop-by-hop headers a proxy must not forward (RFC 9110 §7.6.1), in both directions.
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-    }
-)
 # Headers ALB sets itself on the way to a target (it appends to X-Forwarded-For).
 SET_BY_ALB = frozenset({"x-forwarded-proto", "x-forwarded-port", "content-length"})
 
@@ -166,6 +156,8 @@ class ALBEmulator:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         began = time.perf_counter()
+        # Latin-1: one character per byte, so the listener rules and a proxied target work on the
+        # bytes the client sent; a Lambda event gets them decoded as UTF-8 (event_or_error).
         headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]]
         body, too_big = await _read_body(receive)
         method: str = scope["method"]
@@ -250,11 +242,14 @@ class ALBEmulator:
             ("x-forwarded-proto", request.scheme),
             ("x-forwarded-port", str(request.port)),
         ]
+        # Back to the client's own bytes (the text is latin-1, one character per byte): a proxy
+        # passes header bytes on untouched, whatever their encoding.
+        raw_headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
         try:
             response = await self.http.request(
                 request.method,
                 httpx.URL(url),
-                headers=headers,
+                headers=raw_headers,
                 content=body,
                 timeout=target.timeout,
             )
@@ -332,16 +327,10 @@ def _fixed(action: FixedResponse) -> Outcome:
 
 
 async def _respond(send: Send, outcome: Outcome) -> None:
-    # Header text goes out as UTF-8, as ALB sends the strings of a Lambda's JSON answer. ALB frames
-    # the response itself: a function's Content-Length or hop-by-hop headers are not passed on.
-    headers = [
-        (k.encode("latin-1"), v.encode("utf-8"))
-        for k, v in outcome.headers
-        if k.lower() not in HOP_BY_HOP and k.lower() != "content-length"
-    ]
+    # The bytes ALBClient sends too (response_head), and a Date, as uvicorn would add.
+    headers = response_head(outcome)
     if not any(k.lower() == "date" for k, _ in outcome.headers):
         headers.append((b"date", formatdate(usegmt=True).encode()))
-    headers.append((b"content-length", str(len(outcome.body)).encode()))
     with contextlib.suppress(OSError):  # the client went away
         await send({"type": "http.response.start", "status": outcome.status, "headers": headers})
         await send({"type": "http.response.body", "body": outcome.body})

@@ -23,6 +23,20 @@ Headers = list[tuple[str, str]]
 
 MAX_REQUEST_BODY_BYTES = 1_000_000
 ALB_SERVER = ("server", "awselb/2.0")
+# Connection-level headers ALB never passes on from a target's answer: it frames the response
+# itself and computes Content-Length (docs/alb-behaviour.md, rule 10). Also the headers a proxy
+# must not forward (RFC 9110 §7.6.1).
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
 
 
 class LambdaContext:
@@ -118,12 +132,33 @@ def front_door(method: str, headers: Iterable[tuple[str, str]], body_size: int) 
     return None
 
 
+def response_head(outcome: Outcome) -> list[tuple[bytes, bytes]]:
+    """The header bytes ALB sends the client with ``outcome``: names as latin-1, values as UTF-8
+    (ALB sends the strings of the function's JSON as UTF-8), without the framing headers of the
+    answer, and with ALB's own Content-Length (rule 10). The local ALB and ``ALBClient`` both send
+    exactly these, so a test through the client sees the bytes a browser behind the local ALB
+    gets."""
+    head = [
+        (name.encode("latin-1"), value.encode("utf-8"))
+        for name, value in outcome.headers
+        if name.lower() not in HOP_BY_HOP and name.lower() != "content-length"
+    ]
+    head.append((b"content-length", str(len(outcome.body)).encode()))
+    return head
+
+
 def judge(payload: object, *, multi_value_headers: bool) -> Outcome:
-    """Read the function's answer as ALB does: the HTTP response, or ALB's own 502 and why."""
+    """Read the function's answer as ALB does: the HTTP response, or ALB's own 502 and why.
+
+    The reason is logged and shown to the client by the local ALB and ``ALBClient``, so it names
+    fields and types, never a value: a malformed Set-Cookie is still a secret (rule 15).
+    """
     try:
         # ALB reads the JSON the runtime produced; a value JSON cannot carry fails here too.
         wire = json.loads(json.dumps(payload))
     except (TypeError, ValueError) as exc:
+        # json's own messages name the type ("Object of type bytes ...") or the problem
+        # ("Circular reference detected"), never the value, so they are safe to pass on.
         return alb_error(502, f"the response is not JSON-serialisable ({exc})")
     try:
         response = parse_response(
@@ -160,11 +195,38 @@ def invoke(
     return judge(payload, multi_value_headers=multi_value_headers)
 
 
+def utf8_headers(wire_headers: Iterable[tuple[str, str]]) -> Headers:
+    """Request headers as ALB puts them in a Lambda event: ``wire_headers`` hold the bytes the
+    client sent read as latin-1 (one character per byte, as the local ALB and ``ALBClient`` get
+    them from their HTTP layer); ALB reads those bytes as UTF-8 (docs/alb-behaviour.md, rule 4).
+
+    Raises InvalidEvent, naming the header but never quoting its value (rule 15), when the bytes
+    are not UTF-8: ALB fails such a request (``LambdaBadRequest``). Proxied HTTP targets and the
+    listener rules keep the raw bytes; only a Lambda event needs text.
+    """
+    decoded: Headers = []
+    for name, value in wire_headers:
+        try:
+            text_name = name.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            raise InvalidEvent(
+                "a request header name", "is not UTF-8; ALB fails such a request"
+            ) from None
+        try:
+            text_value = value.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            raise InvalidEvent(
+                f"request header {text_name.lower()!r}", "is not UTF-8; ALB fails such a request"
+            ) from None
+        decoded.append((text_name, text_value))
+    return decoded
+
+
 def event_or_error(
     method: str,
     raw_path: str,
     query_string: str,
-    headers: Headers,
+    wire_headers: Headers,
     body: bytes,
     *,
     client_ip: str,
@@ -172,13 +234,19 @@ def event_or_error(
     port: int,
     multi_value_headers: bool,
 ) -> dict[str, object] | Outcome:
-    """``request_event``, or the answer ALB gives when it cannot build one (non-UTF-8 text)."""
+    """``request_event`` for a Lambda target, or the answer ALB gives when it cannot build one
+    (header or text-body bytes that are not UTF-8: ``LambdaBadRequest``).
+
+    ``wire_headers`` are the client's header bytes read as latin-1; the event gets them decoded
+    as UTF-8 (``utf8_headers``). The local ALB and ``ALBClient`` both come through here, so they
+    cannot disagree on the event.
+    """
     try:
         return request_event(
             method,
             raw_path,
             query_string,
-            headers,
+            utf8_headers(wire_headers),
             body,
             client_ip=client_ip,
             scheme=scheme,
@@ -186,4 +254,4 @@ def event_or_error(
             multi_value_headers=multi_value_headers,
         )
     except InvalidEvent as exc:
-        return alb_error(502, f"LambdaBadRequest: {exc.problem}")
+        return alb_error(502, f"LambdaBadRequest: {exc.field} {exc.problem}")

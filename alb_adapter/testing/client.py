@@ -5,8 +5,11 @@
 
 Each request becomes the event ALB would build; the handler's answer is judged as ALB judges it,
 so a test fails with a 502 wherever a real load balancer would answer 502 (a null, a non-string
-header, headers in the wrong field, a response over 1 MB...). The reason is logged on
-``alb_adapter.emulator`` and sent in the ``x-alb-emulator-error`` header.
+header, headers in the wrong field, a response over 1 MB...). The reason is sent in the
+``x-alb-emulator-error`` header (a function that raises is also logged on ``alb_adapter.emulator``).
+Header bytes travel as through the local ALB: the event carries the request's header bytes decoded
+as UTF-8 (others are refused, as ALB refuses them), and the response's header values are sent as
+UTF-8 bytes.
 """
 
 from __future__ import annotations
@@ -15,7 +18,14 @@ from typing import Any
 
 import httpx
 
-from ..emulator.invocation import Handler, Outcome, event_or_error, front_door, invoke
+from ..emulator.invocation import (
+    Handler,
+    Outcome,
+    event_or_error,
+    front_door,
+    invoke,
+    response_head,
+)
 from ..sources.alb.balancer import EXAMPLE_CLIENT_IP
 
 DEFAULT_BASE_URL = "https://example.com"
@@ -41,6 +51,8 @@ class ALBTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
         url = request.url
+        # The bytes as sent, one character per byte, as the local ALB reads them from uvicorn;
+        # event_or_error decodes them as UTF-8 for the event, as ALB does.
         headers = [
             (name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw
         ]
@@ -67,9 +79,10 @@ class ALBTransport(httpx.BaseTransport):
                     multi_value_headers=self.multi_value_headers,
                     timeout=self.timeout,
                 )
-        headers_out = list(outcome.headers)
+        # Bytes, not text: httpx would encode text as ASCII and fail on a function's "Zoë".
+        headers_out = response_head(outcome)
         if outcome.reason:
-            headers_out.append((ERROR_HEADER, outcome.reason.encode("ascii", "replace").decode()))
+            headers_out.append((ERROR_HEADER.encode(), outcome.reason.encode("ascii", "replace")))
         return httpx.Response(
             outcome.status,
             headers=headers_out,

@@ -405,3 +405,197 @@ async def test_shutdown_runs_an_asgi_targets_lifespan_shutdown() -> None:
     emulator = await started(CONFIG, handler)
     await emulator.shutdown()  # on this (running) loop, as under uvicorn
     assert events == ["lifespan.startup", "lifespan.shutdown"]
+
+
+# --- header bytes: UTF-8 for a Lambda event, untouched for a proxied target (rule 4) -----------
+
+NAME = "Zoë ☃"
+
+
+@pytest.fixture
+async def recording_client(multi: bool) -> AsyncIterator[tuple[httpx.AsyncClient, Recording]]:
+    """The local ALB in front of a function that only records its events: the event is then all
+    there is to see, whatever state the adapter's own WSGI/ASGI layers are in."""
+    handler = Recording(lambda event, context: {"statusCode": 204})
+    emulator = await started(CONFIG, handler, multi_value_headers=multi)
+    async with await client_for(emulator) as client:
+        yield client, handler
+    await emulator.shutdown()
+
+
+def without_date(response: httpx.Response) -> list[tuple[bytes, bytes]]:
+    """The response's header bytes, but for the Date (the only one that changes every second)."""
+    return [(name, value) for name, value in response.headers.raw if name != b"date"]
+
+
+async def test_utf8_header_bytes_reach_the_event_as_the_text_they_spell(
+    recording_client: tuple[httpx.AsyncClient, Recording], multi: bool
+) -> None:
+    client, handler = recording_client
+    response = await client.get("/account/x", headers={b"X-Name": NAME.encode()})
+    assert (response.status_code, without_date(response)) == (204, [(b"content-length", b"0")])
+    event = handler.events[0]
+    expected = make_event(
+        "GET",
+        "/account/x",
+        headers=[
+            ("host", "shop.example.com"),
+            ("accept", "*/*"),
+            ("accept-encoding", "gzip, deflate"),
+            ("connection", "keep-alive"),
+            ("user-agent", f"python-httpx/{httpx.__version__}"),
+            ("x-name", NAME),
+        ],
+        host=None,
+        client_ip="203.0.113.50",
+        scheme="http",
+        port=80,
+        multi_value_headers=multi,
+    )
+    field = "multiValueHeaders" if multi else "headers"
+    expected[field]["x-amzn-trace-id"] = event[field]["x-amzn-trace-id"]
+    assert event == expected
+    assert event[field]["x-name"] == ([NAME] if multi else NAME)
+
+
+async def test_header_bytes_that_are_not_utf8_are_refused_for_a_lambda_target(
+    recording_client: tuple[httpx.AsyncClient, Recording], caplog: pytest.LogCaptureFixture
+) -> None:
+    client, handler = recording_client
+    caplog.set_level(logging.INFO, logger="alb_adapter.emulator")
+    response = await client.get("/account/x", headers={b"X-Name": b"Zo\xeb s3cr3t"})
+    page = (
+        b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+        b"<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"
+    )
+    assert (response.status_code, without_date(response), response.content) == (
+        502,
+        [
+            (b"server", b"awselb/2.0"),
+            (b"content-type", b"text/html"),
+            (b"content-length", str(len(page)).encode()),
+        ],
+        page,
+    )
+    assert handler.events == []
+    reason = "LambdaBadRequest: request header 'x-name' is not UTF-8; ALB fails such a request"
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [f"GET /account/x: ALB answered 502: {reason}"]
+    assert "s3cr3t" not in caplog.text  # the reason names the header, never its value
+
+
+async def test_a_proxied_target_gets_the_header_bytes_the_client_sent() -> None:
+    seen: list[list[tuple[bytes, bytes]]] = []
+
+    async def legacy(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        seen.append(list(scope["headers"]))
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    emulator = await started(CONFIG, Recording(lambda event, context: {"statusCode": 500}))
+    assert emulator.http is not None
+    await emulator.http.aclose()
+    emulator.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=legacy))
+    async with await client_for(emulator) as client:
+        response = await client.get(
+            "/about", headers={b"X-Name": NAME.encode(), b"X-Latin-1": b"Zo\xeb"}
+        )
+    await emulator.shutdown()
+    assert response.status_code == 204
+    agent = f"python-httpx/{httpx.__version__}".encode()
+    assert seen == [
+        [
+            (b"connection", b"keep-alive"),  # the proxy's own connection, not the client's
+            (b"host", b"shop.example.com"),
+            (b"accept", b"*/*"),
+            (b"accept-encoding", b"gzip, deflate"),
+            (b"user-agent", agent),
+            (b"x-name", NAME.encode()),
+            (b"x-latin-1", b"Zo\xeb"),
+            (b"x-forwarded-for", b"203.0.113.50"),
+            (b"x-forwarded-proto", b"http"),
+            (b"x-forwarded-port", b"80"),
+        ]
+    ]
+
+
+async def test_a_functions_non_ascii_header_reaches_the_client_as_utf8(multi: bool) -> None:
+    headers = {"multiValueHeaders": {"x-name": [NAME]}} if multi else {"headers": {"x-name": NAME}}
+    answer = {"statusCode": 200, **headers, "body": "ok"}
+    emulator = await started(CONFIG, lambda event, context: answer, multi_value_headers=multi)
+    async with await client_for(emulator) as client:
+        response = await client.get("/account/x")
+    await emulator.shutdown()
+    assert (response.status_code, without_date(response), response.content) == (
+        200,
+        [(b"x-name", NAME.encode()), (b"content-length", b"2")],
+        b"ok",
+    )
+
+
+# --- rule 15: a malformed Set-Cookie is still a secret ------------------------------------------
+
+SECRET = "s3cr3t-T0KEN"
+# (the Set-Cookie value the function answers, the reason in single-value mode, in multi-value mode)
+MALFORMED_COOKIES: list[tuple[object, str, str]] = [
+    (
+        [f"session={SECRET}", 7],
+        "headers['set-cookie'] holds a value of type list; ALB accepts only strings "
+        "(LambdaInvalidResponse)",
+        "multiValueHeaders['set-cookie'] holds a value of type int; ALB accepts only strings "
+        "(LambdaInvalidResponse)",
+    ),
+    (
+        {"session": SECRET},
+        "headers['set-cookie'] holds a value of type dict; ALB accepts only strings "
+        "(LambdaInvalidResponse)",
+        "multiValueHeaders['set-cookie'] must be a list of strings, got dict",
+    ),
+    (
+        {SECRET: None},
+        "response.headers.set-cookie.<key> is null (ALB answers 502 to a null anywhere)",
+        "response.multiValueHeaders.set-cookie.<key> is null (ALB answers 502 to a null anywhere)",
+    ),
+]
+
+
+def malformed_cookie_answer(cookie: object, *, multi: bool) -> dict[str, object]:
+    """The function's answer, the cookie in the header field ALB reads in this mode."""
+    return {
+        "statusCode": 200,
+        ("multiValueHeaders" if multi else "headers"): {"set-cookie": cookie},
+    }
+
+
+def leaks(records: list[logging.LogRecord]) -> list[str]:
+    """Log lines above DEBUG that hold the secret (message or traceback)."""
+    return [
+        record.getMessage()
+        for record in records
+        if record.levelno > logging.DEBUG
+        and SECRET in record.getMessage() + (record.exc_text or "")
+    ]
+
+
+@pytest.mark.parametrize(("cookie", "single_reason", "multi_reason"), MALFORMED_COOKIES)
+async def test_a_malformed_set_cookie_never_reaches_the_logs(
+    cookie: object,
+    single_reason: str,
+    multi_reason: str,
+    multi: bool,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    answer = malformed_cookie_answer(cookie, multi=multi)
+    emulator = await started(CONFIG, lambda event, context: answer, multi_value_headers=multi)
+    async with await client_for(emulator) as client:
+        response = await client.get("/account/x")
+    await emulator.shutdown()
+    reason = f"LambdaInvalidResponse: {multi_reason if multi else single_reason}"
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [f"GET /account/x: ALB answered 502: {reason}"]
+    assert response.status_code == 502
+    assert "x-alb-emulator-error" not in response.headers  # the served ALB only logs the reason
+    assert SECRET.encode() not in b"".join(b"".join(pair) for pair in response.headers.raw)
+    assert SECRET.encode() not in response.content
+    assert leaks(caplog.records) == []

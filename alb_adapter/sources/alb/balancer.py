@@ -240,10 +240,14 @@ def parse_response(
 
     Headers sent in the field ALB ignores for this mode are dropped, with a warning, as ALB drops
     them silently. Case-variant Set-Cookie keys each become a Set-Cookie header.
+
+    The InvalidResponse messages name fields, header names and types, never a value: the local
+    ALB logs them at WARNING and a malformed Set-Cookie or body is as secret as a well-formed one
+    (docs/alb-behaviour.md, rule 15).
     """
     if not isinstance(payload, dict):
         raise InvalidResponse(f"the response must be a JSON object, got {type(payload).__name__}")
-    _reject_nulls(payload, "response")
+    _reject_nulls(payload)
     size = json_size(payload)
     if size > max_bytes:
         raise InvalidResponse(
@@ -252,13 +256,17 @@ def parse_response(
         )
     status = payload.get("statusCode")
     if not is_valid_status(status):
-        raise InvalidResponse(f"statusCode must be an integer from 100 to 599, got {status!r}")
+        raise InvalidResponse(
+            f"statusCode must be an integer from 100 to 599, got {_describe_status(status)}"
+        )
     assert isinstance(status, int)
     description = payload.get("statusDescription")
     reason = None
     if description is not None:
         if not isinstance(description, str):
-            raise InvalidResponse(f"statusDescription must be a string, got {description!r}")
+            raise InvalidResponse(
+                f"statusDescription must be a string, got {type(description).__name__}"
+            )
         reason = description.partition(" ")[2] or None
 
     wanted, ignored = (
@@ -283,7 +291,9 @@ def parse_response(
 
     encoded = payload.get("isBase64Encoded", False)
     if not isinstance(encoded, bool):
-        raise InvalidResponse(f"isBase64Encoded must be true or false, got {encoded!r}")
+        raise InvalidResponse(
+            f"isBase64Encoded must be true or false, got {type(encoded).__name__}"
+        )
     body_text = payload.get("body", "")
     if not isinstance(body_text, str):
         raise InvalidResponse(f"body must be a string, got {type(body_text).__name__}")
@@ -297,15 +307,35 @@ def parse_response(
     return Response(status, headers, body, reason)
 
 
-def _reject_nulls(value: object, where: str) -> None:
+def _describe_status(status: object) -> str:
+    """An out-of-range number is worth showing; anything else only by its type (rule 15)."""
+    if isinstance(status, int) and not isinstance(status, bool):
+        return str(status)
+    return type(status).__name__
+
+
+def _reject_nulls(payload: dict[str, object]) -> None:
+    """Find a null anywhere in the answer. The path names the answer's fields and the header
+    names of its header fields; keys deeper down belong to a value, which may be a secret, and show
+    as ``<key>`` (rule 15)."""
+    for field, value in payload.items():
+        where = f"response.{field}"
+        if field in ("headers", "multiValueHeaders") and isinstance(value, dict):
+            for name, item in value.items():
+                _reject_null_in_value(item, f"{where}.{name}")
+        else:
+            _reject_null_in_value(value, where)
+
+
+def _reject_null_in_value(value: object, where: str) -> None:
     if value is None:
         raise InvalidResponse(f"{where} is null (ALB answers 502 to a null anywhere)")
     if isinstance(value, dict):
-        for key, item in value.items():
-            _reject_nulls(item, f"{where}.{key}")
+        for item in value.values():
+            _reject_null_in_value(item, f"{where}.<key>")
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _reject_nulls(item, f"{where}[{index}]")
+            _reject_null_in_value(item, f"{where}[{index}]")
 
 
 def _response_headers(value: object, field: str) -> Headers:
@@ -315,12 +345,15 @@ def _response_headers(value: object, field: str) -> Headers:
     for name, items in value.items():
         values = items if field == "multiValueHeaders" else [items]
         if not isinstance(values, list):
-            raise InvalidResponse(f"{field}[{name!r}] must be a list of strings, got {items!r}")
+            raise InvalidResponse(
+                f"{field}[{name!r}] must be a list of strings, got {type(items).__name__}"
+            )
         for item in values:
             if not isinstance(item, str):
+                # The type only: the value may be a cookie or a token (rule 15).
                 raise InvalidResponse(
-                    f"{field}[{name!r}] holds {type(item).__name__} {item!r}; ALB accepts only "
-                    "strings (LambdaInvalidResponse)"
+                    f"{field}[{name!r}] holds a value of type {type(item).__name__}; ALB accepts "
+                    "only strings (LambdaInvalidResponse)"
                 )
             pairs.append((name.lower(), item))
     return tuple(pairs)
