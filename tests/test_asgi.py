@@ -761,3 +761,34 @@ def test_a_cancelled_error_from_the_app_is_a_logged_500_and_the_next_request_is_
     assert "CancelledError" in caplog.text
     served = call(handler, multi, "GET", "/next")
     assert (served.status, served.body) == (200, b"ok")
+
+
+SECRET = "s3cr3t-session-token"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [f"id={SECRET}\r\nX-Evil: 1".encode(), f"id={SECRET}\x01".encode(), f"id={SECRET}", 42],
+    ids=["crlf", "control", "str", "int"],
+)
+def test_a_malformed_set_cookie_is_a_500_and_its_value_is_never_logged_above_debug(
+    build: Callable[..., ASGIHandler], multi: bool, value: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise RuntimeError("no lifespan")
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"set-cookie", value)]}
+        )
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    with caplog.at_level(logging.DEBUG, logger="alb_adapter"):
+        answer = call(build(app), multi, "GET", "/")
+    assert answer.status == 500
+    loud = [r for r in caplog.records if r.levelno > logging.DEBUG]
+    assert loud, "the failure is logged"
+    for record in loud:
+        text = record.getMessage() + (
+            logging.Formatter().formatException(record.exc_info) if record.exc_info else ""
+        )
+        assert SECRET not in text

@@ -745,3 +745,30 @@ def test_environ_key_memo_answers_as_the_function_cold_and_warm(
     reference = _environ_key.__wrapped__(name)
     assert _environ_key(name) == reference
     assert _environ_key(name) == reference
+
+
+SECRET = "s3cr3t-session-token"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [f"id={SECRET}\r\nX-Evil: 1", f"id={SECRET}\x01", f"id={SECRET}☃", 42, f"id={SECRET}".encode()],
+    ids=["crlf", "control", "beyond-latin-1", "int", "bytes"],
+)
+def test_a_malformed_set_cookie_is_a_500_and_its_value_is_never_logged_above_debug(
+    multi: bool, value: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
+        start_response("200 OK", [("Set-Cookie", value)])
+        return [b"ok"]
+
+    with caplog.at_level(logging.DEBUG, logger="alb_adapter"):
+        response = WSGIHandler(app)(make_event(multi_value_headers=multi), None)
+    assert response["statusCode"] == 500
+    loud = [r for r in caplog.records if r.levelno > logging.DEBUG]
+    assert loud, "the failure is logged"
+    for record in loud:
+        text = record.getMessage() + (
+            logging.Formatter().formatException(record.exc_info) if record.exc_info else ""
+        )
+        assert SECRET not in text
