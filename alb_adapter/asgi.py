@@ -14,7 +14,7 @@ import threading
 import weakref
 
 from .errors import AppError
-from .handler import BaseHandler
+from .handler import BaseHandler, remaining_seconds
 from .lifespan import Lifespan
 from .log import logger
 from .model import Response, header_text, is_valid_status, plain_response, split_base_path
@@ -286,12 +286,8 @@ def _refuse_running_loop() -> None:
 
 def _time_budget(context: object) -> float | None:
     """Seconds the app may run: Lambda's remaining time minus a margin to answer 504 in."""
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if remaining is None:
-        return None
-    try:
-        seconds = float(remaining()) / 1000
-    except (TypeError, ValueError):
+    seconds = remaining_seconds(context)
+    if seconds is None:
         return None
     if seconds > 2 * DEADLINE_MARGIN_SECONDS:
         return seconds - DEADLINE_MARGIN_SECONDS

@@ -14,6 +14,7 @@ from .errors import AppError, HandlerClosed, InvalidBody, ResponseTooLarge
 from .log import logger
 from .model import plain_response
 from .sources import find_source
+from .watchdog import WATCHDOG
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
 
@@ -89,6 +90,10 @@ class BaseHandler:
         ):
             return render_response(plain_response(200, "OK\n"), request, config)
 
+        remaining = remaining_seconds(context)
+        if remaining is not None:
+            request_id = getattr(context, "aws_request_id", "unknown")
+            watch = WATCHDOG.watch(remaining, (request.method, request.raw_path, str(request_id)))
         try:
             response = self.respond(request)
         except (SystemExit, KeyboardInterrupt):
@@ -103,6 +108,9 @@ class BaseHandler:
                 "%s %s: the application failed; answering 500", request.method, request.raw_path
             )
             response = _internal_error()
+        finally:
+            if remaining is not None:
+                WATCHDOG.release(watch)
         try:
             return render_response(response, request, config)
         except AppError:
@@ -130,6 +138,18 @@ class BaseHandler:
                 request,
                 config,
             )
+
+
+def remaining_seconds(context: object) -> float | None:
+    """Seconds until Lambda ends this invocation, from the context's
+    ``get_remaining_time_in_millis()``; None without one (tests, hand-made contexts)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    try:
+        return float(remaining()) / 1000
+    except (TypeError, ValueError):
+        return None
 
 
 def _internal_error() -> Response:

@@ -1,0 +1,93 @@
+"""A last word before Lambda ends the function: one log line naming the request still running
+just before its deadline.
+
+A WSGI app, or an ASGI app that blocks its event loop, cannot be interrupted from the thread it
+runs in: when it overruns, Lambda kills the process and ALB answers an unexplained 502, and the
+function's log says nothing about which request it was. A single background thread per process
+waits for the earliest deadline of the invocations in progress and writes that line. Arming it is
+a lock and a dict entry; the thread is woken only when a deadline comes earlier than the one it
+already waits for (rarely: Lambda deadlines move forward), never once per invocation.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+from .log import logger
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
+
+if TYPE_CHECKING:
+    import threading
+
+# How long before Lambda's deadline the line is written: late enough that the app had every
+# chance (an ASGI app has been cancelled and answered 504 by then, unless it blocks its loop),
+# early enough to be out before the process is frozen or killed.
+WARNING_MARGIN_SECONDS = 0.25
+
+
+class Watchdog:
+    """Deadlines of the invocations in progress (several when threads share the process, as in
+    the local ALB or a test suite), and the thread that reports the ones that pass."""
+
+    __slots__ = ("_condition", "_due", "_thread", "_tokens", "_waiting_until")
+
+    def __init__(self) -> None:
+        self._condition: threading.Condition | None = None
+        self._thread: threading.Thread | None = None
+        # token -> (monotonic deadline, (method, path, request id))
+        self._due: dict[int, tuple[float, tuple[str, str, str]]] = {}
+        self._tokens = itertools.count()
+        self._waiting_until = float("inf")
+
+    def watch(self, remaining_seconds: float, what: tuple[str, str, str]) -> int:
+        """Report ``what`` if it is still running ``WARNING_MARGIN_SECONDS`` before the end of
+        ``remaining_seconds``; returns the token to give to ``release``."""
+        condition = self._condition or self._start()
+        when = time.monotonic() + max(remaining_seconds - WARNING_MARGIN_SECONDS, 0.0)
+        token = next(self._tokens)
+        with condition:
+            self._due[token] = (when, what)
+            if when < self._waiting_until:
+                condition.notify()
+        return token
+
+    def release(self, token: int) -> None:
+        """The invocation ended in time: nothing to report."""
+        assert self._condition is not None  # watch() came first
+        with self._condition:
+            self._due.pop(token, None)
+
+    def _start(self) -> threading.Condition:
+        import threading  # here: only invocations with a deadline need it (cold start)
+
+        self._condition = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="alb-adapter-deadline", daemon=True)
+        self._thread.start()
+        return self._condition
+
+    def _run(self) -> None:
+        condition = self._condition
+        assert condition is not None
+        with condition:
+            while True:
+                now = time.monotonic()
+                for token, (when, what) in list(self._due.items()):
+                    if when <= now:
+                        del self._due[token]
+                        logger().error(
+                            "%s %s (request %s) is still running %.2f s before the Lambda "
+                            "deadline: Lambda will end the function and ALB will answer 502",
+                            *what,
+                            WARNING_MARGIN_SECONDS,
+                        )
+                self._waiting_until = min((when for when, _ in self._due.values()), default=now)
+                if self._due:
+                    condition.wait(self._waiting_until - now)
+                else:
+                    self._waiting_until = float("inf")
+                    condition.wait()
+
+
+WATCHDOG = Watchdog()
