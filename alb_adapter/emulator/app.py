@@ -75,7 +75,7 @@ class LambdaTarget:
                     # A little slack: the thread reports an overrun itself when it can.
                     timeout=target.timeout + 1.0,
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return alb_error(
                     502, f"the function did not answer within its {target.timeout:g} s timeout"
                 )

@@ -71,7 +71,7 @@ class HealthChecker:
             try:
                 status: int | None = await asyncio.wait_for(probe(), timeout=check.timeout)
                 detail = ""
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 status, detail = None, f"no answer within {check.timeout:g} s"
             except Exception as exc:  # noqa: BLE001 (a failed probe is a failed check)
                 status, detail = None, f"{type(exc).__name__}: {exc}"

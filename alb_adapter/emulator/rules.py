@@ -30,7 +30,6 @@ import dataclasses
 import ipaddress
 import random
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -499,10 +498,7 @@ def load_config(path: str | Path, *, listener_protocol: str | None = None) -> Li
     ``listener_protocol`` ("HTTP" or "HTTPS"), when given, lets redirects be checked against it
     (HTTPS → HTTP is refused).
     """
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on Python 3.10 only
-        import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+    import tomllib
 
     source = str(path)
     try:

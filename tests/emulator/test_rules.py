@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import copy
 import random
-import sys
 import time
+import tomllib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -27,11 +27,6 @@ from alb_adapter.emulator.rules import (
     load_config,
     parse_config,
 )
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:
-    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]  # Python 3.10
 
 
 def request(

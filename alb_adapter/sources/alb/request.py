@@ -5,8 +5,6 @@ Each rule followed here is stated, with its evidence, in docs/alb-behaviour.md (
 
 from __future__ import annotations
 
-import sys
-
 from ...errors import InvalidBody, InvalidEvent
 from ...log import logger
 from ...model import Request
@@ -28,8 +26,6 @@ HEALTH_CHECK_AGENT_PREFIX = "ELB-HealthChecker/"
 _QUERY_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "#")
 _PATH_SAFE = _QUERY_SAFE.replace("?", "")
 _QUERY_SAFE_BYTES = _QUERY_SAFE.encode("ascii")
-
-_STRICT_BASE64 = sys.version_info >= (3, 11)
 
 
 def is_alb_event(event: object) -> bool:
@@ -431,10 +427,6 @@ def _parse_body(body: object, encoded: object) -> bytes:
 
 def b64decode(text: str) -> bytes:
     """Strict standard base64: no stray characters, correct padding."""
-    if _STRICT_BASE64:
-        import binascii  # here, not at the top: only base64 bodies need it (cold start)
+    import binascii  # here, not at the top: only base64 bodies need it (cold start)
 
-        return binascii.a2b_base64(text, strict_mode=True)  # type: ignore[call-arg,unused-ignore]
-    import base64
-
-    return base64.b64decode(text, validate=True)  # pragma: no cover (Python 3.10)
+    return binascii.a2b_base64(text, strict_mode=True)
