@@ -509,3 +509,24 @@ def test_text_type_memo_answers_as_the_function_cold_and_warm(
     reference = alb_response._is_text_type.__wrapped__(content_type, text_types)
     assert alb_response._is_text_type(content_type, text_types) is reference  # cold or warm
     assert alb_response._is_text_type(content_type, text_types) is reference  # warm
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=20), st.booleans())
+def test_any_header_value_is_sent_as_it_is_or_refused_for_what_it_holds(
+    value: str, multi: bool
+) -> None:
+    """Hostile values from the app: sent exactly (blanks around trimmed) when HTTP can carry them,
+    refused as an app error when they hold a control character (tab aside) or a lone surrogate."""
+    carriable = all(char == "\t" or (ord(char) >= 0x20 and char != "\x7f") for char in value)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        carriable = False
+    if carriable:
+        rendered = render(Response(200, (("X-A", value),)), multi)
+        sent = rendered["multiValueHeaders"]["x-a"] if multi else [rendered["headers"]["x-a"]]
+        assert sent == [value.strip(" \t")]
+    else:
+        with pytest.raises(AppError, match="'X-A'"):
+            render(Response(200, (("X-A", value),)), multi)
