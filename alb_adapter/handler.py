@@ -94,7 +94,7 @@ class BaseHandler:
         remaining = remaining_seconds(context)
         if remaining is not None:
             request_id = getattr(context, "aws_request_id", "unknown")
-            watch = WATCHDOG.watch(remaining, (request.method, request.raw_path, str(request_id)))
+            watch = WATCHDOG.watch(remaining, (request.method, request.raw_path, request_id))
         try:
             response = self.respond(request)
         except (SystemExit, KeyboardInterrupt):

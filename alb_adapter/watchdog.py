@@ -5,8 +5,8 @@ A WSGI app, or an ASGI app that blocks its event loop, cannot be interrupted fro
 runs in: when it overruns, Lambda kills the process and ALB answers an unexplained 502, and the
 function's log says nothing about which request it was. A single background thread per process
 waits for the earliest deadline of the invocations in progress and writes that line. Arming it is
-a lock and a dict entry; the thread is woken only when a deadline comes earlier than the one it
-already waits for (rarely: Lambda deadlines move forward), never once per invocation.
+one dict entry (atomic, no lock); the thread is woken only when a deadline comes earlier than the
+one it already waits for (rarely: Lambda deadlines move forward), never once per invocation.
 """
 
 from __future__ import annotations
@@ -36,28 +36,27 @@ class Watchdog:
     def __init__(self) -> None:
         self._condition: threading.Condition | None = None
         self._thread: threading.Thread | None = None
-        # token -> (monotonic deadline, (method, path, request id))
-        self._due: dict[int, tuple[float, tuple[str, str, str]]] = {}
+        # token -> (monotonic deadline, (method, path, request id)); written by the invocations
+        # and read by the thread as single dict operations, which are atomic.
+        self._due: dict[int, tuple[float, tuple[str, str, object]]] = {}
         self._tokens = itertools.count()
         self._waiting_until = float("inf")
 
-    def watch(self, remaining_seconds: float, what: tuple[str, str, str]) -> int:
+    def watch(self, remaining_seconds: float, what: tuple[str, str, object]) -> int:
         """Report ``what`` if it is still running ``WARNING_MARGIN_SECONDS`` before the end of
         ``remaining_seconds``; returns the token to give to ``release``."""
         condition = self._condition or self._start()
         when = time.monotonic() + max(remaining_seconds - WARNING_MARGIN_SECONDS, 0.0)
         token = next(self._tokens)
-        with condition:
-            self._due[token] = (when, what)
-            if when < self._waiting_until:
+        self._due[token] = (when, what)
+        if when < self._waiting_until:  # sooner than the thread will look: wake it
+            with condition:
                 condition.notify()
         return token
 
     def release(self, token: int) -> None:
         """The invocation ended in time: nothing to report."""
-        assert self._condition is not None  # watch() came first
-        with self._condition:
-            self._due.pop(token, None)
+        self._due.pop(token, None)
 
     def _start(self) -> threading.Condition:
         import threading  # here: only invocations with a deadline need it (cold start)
@@ -72,21 +71,23 @@ class Watchdog:
         assert condition is not None
         with condition:
             while True:
+                # While looking, any new deadline wakes the thread again (its notify waits for
+                # the lock, which wait() releases), so none is missed between the look and the wait.
+                self._waiting_until = float("inf")
                 now = time.monotonic()
                 for token, (when, what) in list(self._due.items()):
-                    if when <= now:
-                        del self._due[token]
+                    if when <= now and self._due.pop(token, None) is not None:
                         logger().error(
                             "%s %s (request %s) is still running %.2f s before the Lambda "
                             "deadline: Lambda will end the function and ALB will answer 502",
                             *what,
                             WARNING_MARGIN_SECONDS,
                         )
-                self._waiting_until = min((when for when, _ in self._due.values()), default=now)
-                if self._due:
+                pending = [when for when, _ in list(self._due.values())]
+                if pending:
+                    self._waiting_until = min(pending)
                     condition.wait(self._waiting_until - now)
                 else:
-                    self._waiting_until = float("inf")
                     condition.wait()
 
 
