@@ -18,6 +18,7 @@ from .handler import BaseHandler, remaining_seconds
 from .lifespan import Lifespan
 from .log import logger
 from .model import Response, header_text, is_valid_status, plain_response, split_base_path
+from .snapstart import RESTART_TIMEOUT_SECONDS, register_hooks
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
 
@@ -56,7 +57,9 @@ class ASGIHandler(BaseHandler):
     """Lambda handler for an ASGI 3 application: ``handler = ASGIHandler(app)``.
 
     ``lifespan`` is ``"auto"`` (run it if the app supports it), ``"on"`` (it must succeed) or
-    ``"off"``. Other options are shared with WSGIHandler (see Config).
+    ``"off"``. ``snapstart`` (on by default; only ever used where Lambda takes snapshots) shuts the
+    lifespan down before a SnapStart snapshot and starts it again after each restore, with
+    ``random`` re-seeded (snapstart.py). Other options are shared with WSGIHandler (see Config).
     """
 
     __slots__ = ("_deadline", "_finalizer", "_lifespan", "_loop", "app")
@@ -66,11 +69,14 @@ class ASGIHandler(BaseHandler):
         app: ASGI3Application,
         *,
         lifespan: LifespanMode = "auto",
+        snapstart: bool = True,
         **options: Unpack[ConfigOptions],
     ) -> None:
         super().__init__(**options)
         if not callable(app):
             raise TypeError(f"ASGIHandler needs an ASGI application (a callable), got {app!r}")
+        if not isinstance(snapstart, bool):
+            raise TypeError(f"snapstart must be True or False, got {snapstart!r}")
         self.app = app
         _refuse_running_loop()
         # Deliberately not made the thread's current loop: all app code runs inside it (where
@@ -90,6 +96,8 @@ class ASGIHandler(BaseHandler):
         )
         if self._lifespan.supported:
             _close_on_sigterm(self)
+        if snapstart:
+            register_hooks(self, _before_snapshot, _after_restore)
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -270,6 +278,21 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     # Then die of SIGTERM as the process would have without us.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.raise_signal(signal.SIGTERM)
+
+
+# SnapStart (snapstart.py calls these through a weak reference, never for a closed handler).
+
+
+def _before_snapshot(handler: ASGIHandler) -> None:
+    """Run lifespan shutdown before the snapshot: pools and clients bound to sockets opened now
+    would be stale in every environment restored from it. The loop stays open for the restore."""
+    handler._lifespan.shutdown()
+
+
+def _after_restore(handler: ASGIHandler) -> None:
+    """Run lifespan startup again, on the same loop, within Lambda's restore budget. Its failure
+    is raised, so that Lambda fails the restore rather than invoke an app without its startup."""
+    handler._lifespan.restart(timeout=RESTART_TIMEOUT_SECONDS)
 
 
 def _refuse_running_loop() -> None:

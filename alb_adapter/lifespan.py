@@ -1,6 +1,7 @@
-"""ASGI lifespan, run once per handler: startup while Lambda initialises the function, shutdown when
-the handler is closed (explicitly, when collected, on SIGTERM or at interpreter exit: see
-``ASGIHandler.close`` in asgi.py), never around an invocation.
+"""ASGI lifespan, run once per handler (and again after each SnapStart restore, see snapstart.py):
+startup while Lambda initialises the function, shutdown when the handler is closed (explicitly,
+when collected, on SIGTERM or at interpreter exit: see ``ASGIHandler.close`` in asgi.py), never
+around an invocation.
 
 Running startup per invocation (as Mangum does) rebuilds connection pools on every request and
 exhausts databases; running it once at construction puts the cost in Lambda's init phase, which
@@ -80,8 +81,9 @@ class Lifespan:
 
     # ------------------------------------------------------------------ the server's side
 
-    def startup(self) -> None:
-        """Run the app's startup; raise LifespanError where the mode says it must succeed."""
+    def startup(self, *, timeout: float | None = None) -> None:
+        """Run the app's startup; raise LifespanError where the mode says it must succeed, or when
+        the app has not answered within ``timeout`` seconds (None: as long as it takes)."""
         if self.mode == "off":
             return
         loop = self.loop
@@ -89,7 +91,12 @@ class Lifespan:
         self._inbox.put_nowait({"type": "lifespan.startup"})
         self._task = loop.create_task(self._main())
         waiters: set[asyncio.Future[Any]] = {self._task, self._answer}
-        loop.run_until_complete(asyncio.wait(waiters, return_when="FIRST_COMPLETED"))
+        loop.run_until_complete(
+            asyncio.wait(waiters, timeout=timeout, return_when="FIRST_COMPLETED")
+        )
+        if not self._answer.done() and not self._task.done():
+            # Left running: close() cancels it with the app's other leftover tasks.
+            raise LifespanError(f"lifespan startup did not complete within {timeout} s")
 
         if self._answer.done():
             answer = self._answer.result()
@@ -116,6 +123,30 @@ class Lifespan:
         if error is not None:
             raise LifespanError(f"the app raised during lifespan startup: {error!r}") from error
         raise LifespanError("the app returned during lifespan startup without answering it")
+
+    def restart(self, *, timeout: float | None = None) -> None:
+        """Run startup again after shutdown(), on the same loop, with a fresh task, inbox and
+        state (SnapStart: what the first startup opened was closed before the snapshot). A no-op
+        unless a successful startup was shut down; raises LifespanError as startup() does, and
+        also when the app, which answered its first startup, does not answer this one."""
+        if not self._shut_down:
+            return
+        old = self._task
+        if old is not None and not old.done():  # its shutdown timed out: it must not linger
+            old.cancel()
+            self.loop.run_until_complete(asyncio.wait({old}, timeout=1.0))
+        if old is not None and old.done() and not old.cancelled():
+            old.exception()  # retrieved: reported (or not) by shutdown(), never again at exit
+        self.state = {}
+        self.supported = False
+        self._inbox = asyncio.Queue()
+        self._answer = None
+        self._received_startup = False
+        self._task = None
+        self._shut_down = False
+        self.startup(timeout=timeout)
+        if not self.supported:
+            raise LifespanError("the app did not answer lifespan startup when it was run again")
 
     def _app_error(self) -> BaseException | None:
         """What the app raised after answering startup.failed (frameworks re-raise the startup
