@@ -77,9 +77,6 @@ def _split(spec: str) -> tuple[str, str]:
 def _import_file(path: Path, spec: str) -> Any:
     if not path.is_file():
         raise TargetLoadError(f"{spec}: no such file {str(path)!r}")
-    directory = str(path.resolve().parent)
-    if directory not in sys.path:
-        sys.path.insert(0, directory)  # its neighbours import as they would on Lambda
     # The module gets the name Lambda would import it under (the file's stem). Another module
     # already holding that name is never replaced: the same file is reused, a different one is an
     # error (on Lambda, `import json` finds the runtime's json, not your json.py, too).
@@ -93,6 +90,11 @@ def _import_file(path: Path, spec: str) -> Any:
         raise TargetLoadError(
             f"{spec}: the module name {name!r} is already taken by {where}; rename the file"
         )
+    # Only for a file that will be loaded: a refused one leaves sys.path as it was (its folder
+    # could shadow other modules, such as its own json.py).
+    directory = str(path.resolve().parent)
+    if directory not in sys.path:
+        sys.path.insert(0, directory)  # its neighbours import as they would on Lambda
     module_spec = importlib.util.spec_from_file_location(name, path)
     if module_spec is None or module_spec.loader is None:
         raise TargetLoadError(f"{spec}: cannot import {str(path)!r}")

@@ -134,6 +134,7 @@ def test_a_file_never_replaces_a_module_of_the_same_name(tmp_path: Path) -> None
     import json
 
     assert callable(json.dumps)  # still the standard library's
+    assert str(tmp_path) not in sys.path  # refused: its folder is not left to shadow anything
 
 
 def test_the_same_file_loaded_twice_is_one_module(module_dir: Path) -> None:
