@@ -31,7 +31,7 @@ class Watchdog:
     """Deadlines of the invocations in progress (several when threads share the process, as in
     the local ALB or a test suite), and the thread that reports the ones that pass."""
 
-    __slots__ = ("_condition", "_due", "_thread", "_tokens", "_waiting_until")
+    __slots__ = ("_condition", "_due", "_latest", "_thread", "_tokens", "_waiting_until", "wakeups")
 
     def __init__(self) -> None:
         self._condition: threading.Condition | None = None
@@ -41,6 +41,8 @@ class Watchdog:
         self._due: dict[int, tuple[float, tuple[str, str, object]]] = {}
         self._tokens = itertools.count()
         self._waiting_until = float("inf")
+        self._latest = 0.0  # the latest deadline armed, released or not
+        self.wakeups = 0  # how often an invocation woke the thread: rarely, never once per call
 
     def watch(self, remaining_seconds: float, what: tuple[str, str, object]) -> int:
         """Report ``what`` if it is still running ``WARNING_MARGIN_SECONDS`` before the end of
@@ -49,7 +51,11 @@ class Watchdog:
         when = time.monotonic() + max(remaining_seconds - WARNING_MARGIN_SECONDS, 0.0)
         token = next(self._tokens)
         self._due[token] = (when, what)
-        if when < self._waiting_until:  # sooner than the thread will look: wake it
+        self._latest = max(self._latest, when)
+        # Sooner than the thread will look: wake it. Within a millisecond (what Lambda's clock
+        # reports in) is the same deadline, or the context's rounding would wake it every call.
+        if when < self._waiting_until - 0.001:
+            self.wakeups += 1
             with condition:
                 condition.notify()
         return token
@@ -85,10 +91,16 @@ class Watchdog:
                         )
                 pending = [when for when, _ in list(self._due.values())]
                 if pending:
-                    self._waiting_until = min(pending)
-                    condition.wait(self._waiting_until - now)
+                    target = min(pending)
+                elif self._latest > now:
+                    # Nothing running, but the latest deadline armed is the next look: later
+                    # invocations' deadlines are not earlier, so arming them never wakes the
+                    # thread (it looks about once per Lambda timeout, not once per invocation).
+                    target = self._latest
                 else:
-                    condition.wait()
+                    target = float("inf")  # idle: the next invocation wakes the thread
+                self._waiting_until = target
+                condition.wait(None if target == float("inf") else target - now)
 
 
 WATCHDOG = Watchdog()

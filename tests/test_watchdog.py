@@ -94,3 +94,20 @@ def test_only_the_late_one_of_concurrent_invocations_is_named(
     assert [line.split(" is still")[0] for line in deadline_lines(caplog)] == [
         "GET /late (request b)"
     ]
+
+
+def test_invocations_do_not_wake_the_thread() -> None:
+    """Waking the thread on every invocation costs a thread switch each time (~10 us): deadlines
+    that come later (or within Lambda's millisecond rounding) must not wake it."""
+    watchdog = Watchdog()
+    context = LambdaContext(timeout=30)
+    watchdog.release(watchdog.watch(context.get_remaining_time_in_millis() / 1000, ("G", "/", "r")))
+    time.sleep(0.05)  # the thread takes its first look, as it does between invocations in Lambda
+    for _ in range(2000):
+        token = watchdog.watch(context.get_remaining_time_in_millis() / 1000, ("GET", "/", "r"))
+        watchdog.release(token)
+    for _ in range(200):
+        fresh = LambdaContext(timeout=30)  # each invocation's own deadline, as in Lambda
+        token = watchdog.watch(fresh.get_remaining_time_in_millis() / 1000, ("GET", "/", "r"))
+        watchdog.release(token)
+    assert watchdog.wakeups == 1  # the first invocation only
