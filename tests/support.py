@@ -47,3 +47,38 @@ def simple_app(
         return [body]
 
     return app
+
+
+# --- secrets in logs (docs/alb-behaviour.md, rule 15) -------------------------------------------
+
+SECRET = "s3cr3t-T0KEN"
+# A function's malformed Set-Cookie: (the value it answers, ALB's reason in single-value mode, in
+# multi-value mode). The reasons name fields and types, never the secret.
+MALFORMED_COOKIES: list[tuple[object, str, str]] = [
+    (
+        [f"session={SECRET}", 7],
+        "headers['set-cookie'] holds a value of type list; ALB accepts only strings "
+        "(LambdaInvalidResponse)",
+        "multiValueHeaders['set-cookie'] holds a value of type int; ALB accepts only strings "
+        "(LambdaInvalidResponse)",
+    ),
+    (
+        {"session": SECRET},
+        "headers['set-cookie'] holds a value of type dict; ALB accepts only strings "
+        "(LambdaInvalidResponse)",
+        "multiValueHeaders['set-cookie'] must be a list of strings, got dict",
+    ),
+    (
+        {SECRET: None},
+        "response.headers.set-cookie.<key> is null (ALB answers 502 to a null anywhere)",
+        "response.multiValueHeaders.set-cookie.<key> is null (ALB answers 502 to a null anywhere)",
+    ),
+]
+
+
+def logged_above_debug(records: Iterable[Any]) -> list[str]:
+    """Every log record above DEBUG as the text a log handler would write, traceback included."""
+    import logging
+
+    formatter = logging.Formatter()
+    return [formatter.format(record) for record in records if record.levelno > logging.DEBUG]

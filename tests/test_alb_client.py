@@ -12,6 +12,7 @@ import pytest
 from alb_adapter import WSGIHandler
 from alb_adapter.emulator.invocation import alb_error, front_door, invoke, judge
 from alb_adapter.testing import ALBClient, make_event
+from tests.support import MALFORMED_COOKIES, SECRET
 
 Environ = dict[str, Any]
 
@@ -267,29 +268,6 @@ def test_a_functions_own_framing_headers_are_not_passed_on() -> None:
 
 
 # --- rule 15: a malformed Set-Cookie is still a secret ------------------------------------------
-
-SECRET = "s3cr3t-T0KEN"
-# (the Set-Cookie value the function answers, the reason in single-value mode, in multi-value mode)
-MALFORMED_COOKIES: list[tuple[object, str, str]] = [
-    (
-        [f"session={SECRET}", 7],
-        "headers['set-cookie'] holds a value of type list; ALB accepts only strings "
-        "(LambdaInvalidResponse)",
-        "multiValueHeaders['set-cookie'] holds a value of type int; ALB accepts only strings "
-        "(LambdaInvalidResponse)",
-    ),
-    (
-        {"session": SECRET},
-        "headers['set-cookie'] holds a value of type dict; ALB accepts only strings "
-        "(LambdaInvalidResponse)",
-        "multiValueHeaders['set-cookie'] must be a list of strings, got dict",
-    ),
-    (
-        {SECRET: None},
-        "response.headers.set-cookie.<key> is null (ALB answers 502 to a null anywhere)",
-        "response.multiValueHeaders.set-cookie.<key> is null (ALB answers 502 to a null anywhere)",
-    ),
-]
 
 
 @pytest.mark.parametrize(("cookie", "single_reason", "multi_reason"), MALFORMED_COOKIES)

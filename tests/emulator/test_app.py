@@ -22,6 +22,7 @@ from alb_adapter.emulator.app import ALBEmulator, LambdaTarget
 from alb_adapter.emulator.health import TargetHealth
 from alb_adapter.emulator.rules import HealthCheck, Target, parse_config
 from alb_adapter.testing import make_event
+from tests.support import MALFORMED_COOKIES, SECRET
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -534,29 +535,6 @@ async def test_a_functions_non_ascii_header_reaches_the_client_as_utf8(multi: bo
 
 
 # --- rule 15: a malformed Set-Cookie is still a secret ------------------------------------------
-
-SECRET = "s3cr3t-T0KEN"
-# (the Set-Cookie value the function answers, the reason in single-value mode, in multi-value mode)
-MALFORMED_COOKIES: list[tuple[object, str, str]] = [
-    (
-        [f"session={SECRET}", 7],
-        "headers['set-cookie'] holds a value of type list; ALB accepts only strings "
-        "(LambdaInvalidResponse)",
-        "multiValueHeaders['set-cookie'] holds a value of type int; ALB accepts only strings "
-        "(LambdaInvalidResponse)",
-    ),
-    (
-        {"session": SECRET},
-        "headers['set-cookie'] holds a value of type dict; ALB accepts only strings "
-        "(LambdaInvalidResponse)",
-        "multiValueHeaders['set-cookie'] must be a list of strings, got dict",
-    ),
-    (
-        {SECRET: None},
-        "response.headers.set-cookie.<key> is null (ALB answers 502 to a null anywhere)",
-        "response.multiValueHeaders.set-cookie.<key> is null (ALB answers 502 to a null anywhere)",
-    ),
-]
 
 
 def malformed_cookie_answer(cookie: object, *, multi: bool) -> dict[str, object]:
