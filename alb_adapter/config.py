@@ -142,8 +142,9 @@ class Config:
     """Every handler option, validated (see the README's options table).
 
     A wrong type or value raises TypeError/ValueError at once, with the option's name first.
-    ``health_check_path`` is the target group's health-check path as ALB sends it, so it includes
-    any ``base_path`` (``/shop/health`` for an app mounted at ``/shop``).
+    ``health_check_path`` is the target group's health-check path exactly as configured there
+    (``HealthCheckPath``): it is compared with the path ALB sends, before ``base_path`` is taken
+    off, so ``/health`` stays ``/health`` whatever the base path.
     """
 
     __slots__ = (

@@ -611,6 +611,22 @@ def test_health_check_path_answers_without_the_app(multi: bool) -> None:
     assert calls == ["/", "/health"]
 
 
+def test_health_check_path_is_the_target_groups_path_whatever_the_base_path() -> None:
+    """One rule: the target group's HealthCheckPath as configured, compared before base_path is
+    taken off. A check to the base path's own /health reaches the app."""
+    calls: list[str] = []
+
+    def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
+        calls.append(environ["SCRIPT_NAME"] + environ["PATH_INFO"])
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"from app"]
+
+    handler = WSGIHandler(app, health_check_path="/health", base_path="/account")
+    assert normalize(handler(make_health_check_event("/health"), None)) == (200, TEXT, b"OK\n")
+    assert normalize(handler(make_health_check_event("/account/health"), None))[2] == b"from app"
+    assert calls == ["/account/health"]
+
+
 def test_oversized_response_answers_502_with_the_reason(
     multi: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
