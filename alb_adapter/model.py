@@ -18,15 +18,17 @@ if TYPE_CHECKING:
 
 
 class _Record:
-    """Equality and repr from ``__slots__``, shared by Request and Response."""
+    """Equality and repr from the record's fields, shared by Request and Response (and their
+    subclasses, which add behaviour, not fields)."""
 
     __slots__: tuple[str, ...] = ()
+    _fields: tuple[str, ...] = ()
 
     def _values(self) -> tuple[object, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
+        return tuple(getattr(self, name) for name in self._fields)
 
     def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
+        if not isinstance(other, _Record) or other._fields != self._fields:
             return NotImplemented
         return self._values() == other._values()
 
@@ -35,7 +37,7 @@ class _Record:
     def __repr__(self) -> str:
         fields = ", ".join(
             f"{name}={getattr(self, name)!r}"
-            for name in self.__slots__
+            for name in self._fields
             if name not in ("event", "context")  # large, and may hold secrets
         )
         return f"{type(self).__name__}({fields})"
@@ -68,6 +70,7 @@ class Request(_Record):
         "event",
         "context",
     )
+    _fields = __slots__
 
     def __init__(
         self,
@@ -110,7 +113,7 @@ class Request(_Record):
 
     def replace(self, **changes: object) -> Request:
         """A copy with some fields changed."""
-        fields: dict[str, object] = {name: getattr(self, name) for name in self.__slots__}
+        fields: dict[str, object] = {name: getattr(self, name) for name in self._fields}
         fields.update(changes)
         return Request(**fields)  # type: ignore[arg-type]
 
@@ -124,6 +127,7 @@ class Response(_Record):
     """
 
     __slots__ = ("status", "reason", "headers", "body")
+    _fields = __slots__
 
     def __init__(
         self,
@@ -139,11 +143,14 @@ class Response(_Record):
 
     def header(self, name: str) -> str | None:
         """The last value of header ``name`` (compared case-insensitively), or None."""
-        found = None
-        for key, value in self.headers:
-            if key.lower() == name:
-                found = value
-        return found
+        values = self.header_values(name)
+        return values[-1] if values else None
+
+    def header_values(self, name: str) -> list[str]:
+        """Every value of header ``name`` (compared case-insensitively), in order: several
+        Set-Cookie headers, say."""
+        wanted = name.lower()
+        return [value for key, value in self.headers if key.lower() == wanted]
 
 
 def plain_response(status: int, text: str) -> Response:

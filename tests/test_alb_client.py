@@ -199,7 +199,7 @@ def test_utf8_header_bytes_reach_the_event_as_the_text_they_spell(multi: bool) -
         "GET",
         "/",
         headers=[
-            ("host", "example.com"),
+            ("host", "alb-adapter.test"),
             ("accept", "*/*"),
             ("accept-encoding", "gzip, deflate"),
             ("connection", "keep-alive"),

@@ -7,7 +7,14 @@ import time
 
 import pytest
 
-from alb_adapter.testing import LambdaContext, make_event, make_health_check_event, new_trace_id
+from alb_adapter.model import Response
+from alb_adapter.testing import (
+    LambdaContext,
+    make_event,
+    make_health_check_event,
+    new_trace_id,
+    read_response,
+)
 
 
 def test_default_event_is_a_browser_get_through_an_https_listener() -> None:
@@ -144,3 +151,31 @@ def test_read_response_reads_both_modes_and_refuses_the_ignored_field() -> None:
         read_response(single, multi_value_headers=True)
     with pytest.raises(InvalidResponse, match="statusCode"):
         read_response({"body": ""})
+
+
+def test_read_response_gives_what_a_client_would_use() -> None:
+    from alb_adapter.testing import ClientResponse
+
+    payload = {
+        "statusCode": 200,
+        "statusDescription": "200 OK",
+        "isBase64Encoded": False,
+        "multiValueHeaders": {
+            "Content-Type": ["application/json"],
+            "set-cookie": ["a=1", "b=2"],
+        },
+        "body": '{"user": "Zoë"}',
+    }
+    answer = read_response(payload, multi_value_headers=True)
+    assert isinstance(answer, ClientResponse)
+    assert (answer.status, answer.text, answer.json()) == (200, '{"user": "Zoë"}', {"user": "Zoë"})
+    assert answer.header("Content-Type") == answer.header("content-type") == "application/json"
+    assert answer.header_values("Set-Cookie") == ["a=1", "b=2"]
+    assert answer.header("x-missing") is None
+    assert answer == Response(200, answer.headers, answer.body, "OK")  # as the plain record
+
+
+def test_albclient_talks_to_a_reserved_name_by_default() -> None:
+    from alb_adapter.testing.client import DEFAULT_BASE_URL
+
+    assert DEFAULT_BASE_URL == "https://alb-adapter.test"

@@ -1,8 +1,21 @@
 """Test helpers: the events a real ALB would send, a realistic Lambda context, and a client that
 sends requests through a handler exactly as ALB does.
 
-    from alb_adapter.testing import make_event, LambdaContext
-    response = handler(make_event("POST", "/account/login", form={"user": "ada"}), LambdaContext())
+    from alb_adapter.testing import make_event, read_response, LambdaContext
+    event = make_event("POST", "/account/login", form={"user": "ada"})
+    answer = read_response(handler(event, LambdaContext()))   # judged as ALB would
+    assert answer.status == 302 and answer.header("Location") == "/account/"
+
+    from alb_adapter.testing import ALBClient                  # needs the `local` extra (httpx)
+    with ALBClient(handler, multi_value_headers=True) as client:
+        assert client.get("/account/profile").json()["user"] == "ada"
+
+``ALBClient`` is an ``httpx.Client``: each request becomes the event ALB builds, the answer is
+judged as ALB judges it (a 502 wherever ALB would answer 502, the reason in the
+``x-alb-emulator-error`` header), and cookies, redirects and JSON work as with any httpx client.
+Its default base URL is ``https://alb-adapter.test`` (a reserved name: nothing resolves it); httpx
+logs every request at INFO on the ``httpx`` logger, which tests can quiet with
+``logging.getLogger("httpx").setLevel(logging.WARNING)``.
 
 Nothing inside ``alb_adapter`` imports this package: it is a public face over ALB's own side
 (``alb_adapter/sources/alb/balancer.py``) and the local invocation (``alb_adapter/emulator/``).
@@ -12,7 +25,7 @@ from __future__ import annotations
 
 from ..emulator.invocation import LambdaContext
 from ..sources.alb.balancer import new_trace_id
-from .events import make_event, make_health_check_event, read_response
+from .events import ClientResponse, make_event, make_health_check_event, read_response
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 
@@ -21,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALBClient",
+    "ClientResponse",
     "LambdaContext",
     "make_event",
     "make_health_check_event",

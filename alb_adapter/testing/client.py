@@ -28,7 +28,8 @@ from ..emulator.invocation import (
 )
 from ..sources.alb.balancer import EXAMPLE_CLIENT_IP
 
-DEFAULT_BASE_URL = "https://example.com"
+# A reserved name (RFC 2606): test logs never look like traffic to a real site.
+DEFAULT_BASE_URL = "https://alb-adapter.test"
 ERROR_HEADER = "x-alb-emulator-error"
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from ..errors import InvalidResponse
+from ..model import Response
 from ..sources.alb.balancer import (
     EXAMPLE_CLIENT_IP,
     EXAMPLE_HOST,
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
 
     HeaderInput = Mapping[str, str] | Iterable[tuple[str, str]]
     QueryInput = str | Mapping[str, str | Sequence[str]] | Iterable[tuple[str, str]]
-
-    from ..model import Response
 
 
 def make_event(
@@ -100,13 +99,32 @@ def make_health_check_event(
     return build_health_check_event(path, multi_value_headers=multi_value_headers)
 
 
-def read_response(payload: object, *, multi_value_headers: bool = False) -> Response:
-    """Judge a handler's answer as ALB would and read it back as a Response.
+class ClientResponse(Response):
+    """The response a client receives for a handler's answer (what ``read_response`` returns):
+    ``status``, ``headers`` (lowercase name, value pairs, in order), ``body`` bytes, and the
+    conveniences of an HTTP client's response."""
+
+    __slots__ = ()
+
+    @property
+    def text(self) -> str:
+        """The body as text (UTF-8, as ALB sends the function's text bodies)."""
+        return self.body.decode("utf-8")
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        return jsonlib.loads(self.body)
+
+
+def read_response(payload: object, *, multi_value_headers: bool = False) -> ClientResponse:
+    """Judge a handler's answer as ALB would and read it back as the client receives it.
 
     Raises InvalidResponse wherever a real ALB would answer 502. Header names come back lowercase
-    with Set-Cookie case variants merged, and the body as bytes. One check is stricter than ALB:
-    headers in the other mode's field, which ALB drops silently, fail here, because a test should
-    not pass on headers the client would never receive.
+    with Set-Cookie case variants merged (``header("Content-Type")`` and
+    ``header_values("set-cookie")`` look them up case-insensitively), the body as bytes (``.text``,
+    ``.json()``). One check is stricter than ALB: headers in the other mode's field, which ALB
+    drops silently, fail here, because a test should not pass on headers the client would never
+    receive.
     """
     ignored = "headers" if multi_value_headers else "multiValueHeaders"
     if isinstance(payload, dict) and ignored in payload:
@@ -114,7 +132,8 @@ def read_response(payload: object, *, multi_value_headers: bool = False) -> Resp
             f"the response has {ignored}, which ALB ignores when multi-value headers are "
             f"{'enabled' if multi_value_headers else 'disabled'}"
         )
-    return parse_response(payload, multi_value_headers=multi_value_headers)
+    answer = parse_response(payload, multi_value_headers=multi_value_headers)
+    return ClientResponse(answer.status, answer.headers, answer.body, answer.reason)
 
 
 def _header_pairs(headers: HeaderInput | None) -> list[tuple[str, str]]:
