@@ -57,6 +57,14 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
+# The listener rule's prefix, which the lambda_handler modules pass to the adapter as base_path.
+# Django builds URLs from SCRIPT_NAME by itself, but its cookies default to Path=/: keep them
+# under the prefix, so another app behind the same load balancer (a legacy site on /*) neither
+# receives this session nor overwrites its sessionid/csrftoken.
+ALB_BASE_PATH = os.environ.get("ALB_BASE_PATH", "").rstrip("/")
+SESSION_COOKIE_PATH = ALB_BASE_PATH or "/"
+CSRF_COOKIE_PATH = ALB_BASE_PATH or "/"
+
 INSTALLED_APPS = [
     "django.contrib.sessions",  # no tables needed with the signed_cookies backend
     "django.contrib.messages",  # "Note saved." after the redirect, kept in the session

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
+import runpy
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.test import override_settings
 from django_example import lambda_handler
+from django_example import settings as example_settings
 from django_example.settings import env_bool, env_list
 from django_example.views import MAX_NOTES
 from django_support import (
@@ -60,6 +62,7 @@ def test_settings_are_the_examples() -> None:
     assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.signed_cookies"
     assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.dummy"  # none at all
     assert settings.SECURE_PROXY_SSL_HEADER is None  # not needed: see test_scheme_follows_...
+    assert settings.SESSION_COOKIE_PATH == settings.CSRF_COOKIE_PATH == "/"  # no ALB_BASE_PATH
 
 
 def test_django_system_checks_pass(capsys: pytest.CaptureFixture[str]) -> None:
@@ -404,6 +407,54 @@ def test_notes_form_csrf_and_session_flow(site: Site, base_path: str) -> None:
         "200 OK",
         [JSON, DENY, VARY, *SECURITY],
         b'{"notes": ["Ship <it> & test", "second"]}',
+    )
+
+
+@pytest.mark.parametrize("alb_base_path", ["/account", "/account/"])
+def test_cookies_stay_under_the_base_path(
+    site: Site, monkeypatch: pytest.MonkeyPatch, alb_base_path: str
+) -> None:
+    """Deployed with ALB_BASE_PATH=/account, the csrftoken and sessionid cookies the browser gets
+    through the adapter carry Path=/account: another app on the rest of the domain never sees
+    them. Django reads its settings once per process, so the settings module is run again with
+    that environment and its cookie paths applied with override_settings."""
+    monkeypatch.setenv("ALB_BASE_PATH", alb_base_path)
+    deployed = runpy.run_path(example_settings.__file__)
+    paths = {name: deployed[name] for name in ("SESSION_COOKIE_PATH", "CSRF_COOKIE_PATH")}
+    assert paths == {"SESSION_COOKIE_PATH": "/account", "CSRF_COOKIE_PATH": "/account"}
+    csrf_cookie = "csrftoken=…; expires=…; Max-Age=31449600; Path=/account; SameSite=Lax; Secure"
+    session_cookie = (
+        "sessionid=…; expires=…; HttpOnly; Max-Age=1209600; Path=/account; SameSite=Lax; Secure"
+    )
+
+    with override_settings(**paths):
+        form = site.call("GET", "/account/notes/", base_path="/account")
+        assert form.masked()[:3] == (
+            200,
+            "200 OK",
+            [HTML, DENY, VARY, *SECURITY, ("set-cookie", csrf_cookie)],
+        )
+        saved = site.call(
+            "POST",
+            "/account/notes/",
+            base_path="/account",
+            form={"text": "hi", "csrfmiddlewaretoken": csrf_token(form.text)},
+            headers={
+                "cookie": cookie_header(form.cookies()),
+                "referer": "https://example.com/account/notes/",
+            },
+        )
+    assert saved.masked()[:3] == (
+        303,
+        "303 See Other",
+        [
+            HTML,
+            ("location", "/account/notes/"),
+            DENY,
+            VARY,
+            *SECURITY,
+            ("set-cookie", session_cookie),
+        ],
     )
 
 
