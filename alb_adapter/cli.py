@@ -5,7 +5,12 @@ itself, whose import is paid in every cold start); each command imports what it 
 so ``alb-adapter event`` works without the ``local`` extra.
 
 Exit codes: 0 success; 1 an error, reported as one line on stderr starting ``alb-adapter: ``;
-2 (``invoke`` only) ALB would answer 502 instead of the function's response.
+2 (``invoke`` only) ALB would answer 502 instead of the function's response; 141 (128 + SIGPIPE,
+what a shell reports for a tool a pipe's reader left, as in ``yes | head``) the reader of stdout
+went away early, quietly.
+
+The help texts name no repository file (docs/, examples/): a pip user has only the package and
+the README (the project page), so they point to README sections by name.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ PROG = "alb-adapter"
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_ALB_502 = 2
+EXIT_BROKEN_PIPE = 128 + 13  # SIGPIPE's number on every Unix; a shell reports this code
+README_SECTION = 'the README\'s "The local ALB and the CLI" section'
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 # Characters a client sends as they are in a request target; anything else is percent-encoded.
 _WIRE_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "#")
@@ -56,35 +63,50 @@ TARGET_HELP = (
     "a bare WSGI or ASGI app is wrapped in its handler for you"
 )
 
-MAIN_EPILOG = """\
+MAIN_EPILOG = f"""\
 examples:
-  alb-adapter serve examples/flask_app/flask_example.py:handler
+  alb-adapter serve path/to/app.py:handler
   alb-adapter serve --config rules.toml --port 8080
-  alb-adapter invoke flask_example:handler --event event.json
+  alb-adapter invoke app:handler --event event.json
   alb-adapter event POST /login -d 'user=ada'
 
-exit codes: 0 success, 1 error (one line on stderr), 2 `invoke`: ALB would answer 502.
-Docs: docs/emulator.md
+exit codes: 0 success, 1 error (one line on stderr), 2 `invoke`: ALB would answer 502,
+141 stdout's reader went away (e.g. `| head`).
+More: {README_SECTION} (also on the project page).
 """
 
-SERVE_EPILOG = """\
+SERVE_EPILOG = f"""\
 examples:
-  alb-adapter serve examples/flask_app/flask_example.py:handler
-  alb-adapter serve flask_example:handler --multi-value-headers --port 8080
-  alb-adapter serve flask_example.handler          # Lambda's handler setting
-  alb-adapter serve flask_example:app --base-path /shop   # a bare app, mounted at /shop
+  alb-adapter serve path/to/app.py:handler
+  alb-adapter serve app:handler --multi-value-headers --port 8080
+  alb-adapter serve app.handler                    # Lambda's handler setting
+  alb-adapter serve app:app --base-path /shop      # a bare app, mounted at /shop
   alb-adapter serve --config rules.toml --reload
 
 With --config, the file names the targets (their header mode and timeout too), so TARGET,
 --multi-value-headers and --timeout are refused beside it. Targets are imported before the server
 starts: a broken one stops it at once with one line.
+
+rules.toml follows the ELBv2 listener rules, names in snake_case:
+  [targets.account]                  # a Lambda handler, or: url = "http://127.0.0.1:9000"
+  handler = "app:handler"
+  multi_value_headers = true         # also: timeout = 30, [targets.account.health_check]
+  [[rules]]
+  priority = 10
+  conditions = [{{ field = "path-pattern", values = ["/account", "/account/*"] }}]
+  actions = [{{ type = "forward", target_group = "account" }}]
+  [default_action]
+  type = "fixed-response"
+  status_code = "404"
+Conditions: path-pattern, host-header, http-header, http-request-method, query-string, source-ip.
+Actions: forward, redirect, fixed-response. More: {README_SECTION}.
 """
 
 INVOKE_EPILOG = """\
 examples:
-  alb-adapter invoke flask_example:handler                       # GET / (single-value headers)
-  alb-adapter invoke flask_example:handler --event event.json
-  alb-adapter event POST /cart -d 'sku=42' | alb-adapter invoke flask_example:handler --event -
+  alb-adapter invoke app:handler                       # GET / (single-value headers)
+  alb-adapter invoke app:handler --event event.json
+  alb-adapter event POST /cart -d 'sku=42' | alb-adapter invoke app:handler --event -
 
 Prints the handler's raw answer, then what ALB makes of it: the HTTP response the client gets, or
 "ALB would answer 502: <reason>". The header mode is the event's own (multiValueHeaders or
@@ -98,11 +120,14 @@ examples:
   alb-adapter event PUT /api/items/1 -H 'Content-Type: application/json' -d '{"qty": 2}'
   alb-adapter event '/search?q=a+b' --multi-value-headers -H 'Accept: text/html'
   alb-adapter event POST /upload --data-file photo.jpg -H 'Content-Type: image/jpeg'
+  alb-adapter event / --host ''                             # a request without a Host header
+  alb-adapter event --health-check /health                  # ALB's health check
 
 METHOD is GET, or POST when a body is given (as curl does); a body without a Content-Type header
 is sent as application/x-www-form-urlencoded (curl's -d). The event is the one ALB builds: header
 names lowercased, X-Forwarded-For/-Proto/-Port and a trace id added, the body base64-encoded unless
-its type is text/*, JSON, JavaScript or XML.
+its type is text/*, JSON, JavaScript or XML. A health check is a GET with only
+`user-agent: ELB-HealthChecker/2.0`: no Host, no X-Forwarded-*, no trace id.
 """
 
 
@@ -145,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the prefix the listener rule forwards (e.g. /shop), for a bare app wrapped here",
     )
     serve.add_argument(
-        "--config", metavar="FILE", help="listener rules and targets (TOML, see docs/emulator.md)"
+        "--config", metavar="FILE", help="listener rules and targets (TOML, see below)"
     )
     serve.add_argument(
         "--reload",
@@ -200,13 +225,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print the event an Application Load Balancer sends to a Lambda target for "
         "this HTTP request.",
         usage="%(prog)s [-h] [METHOD] PATH [-H 'Name: value']... [-d BODY | --data-file FILE]\n"
-        "       [--multi-value-headers] [--client-ip IP] [--scheme {https,http}] [--host HOST]",
+        "       [--multi-value-headers] [--client-ip IP] [--scheme {https,http}] [--host HOST]\n"
+        "       %(prog)s --health-check [PATH] [--multi-value-headers]",
         epilog=EVENT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     event.add_argument(
         "words",
-        nargs="+",
+        nargs="*",
         metavar="[METHOD] PATH",
         help="the request method (GET) and the raw path, which may carry the query",
     )
@@ -238,10 +264,15 @@ def build_parser() -> argparse.ArgumentParser:
     event.add_argument(
         "--scheme",
         choices=("https", "http"),
-        default="https",
+        default=None,
         help="the listener's protocol: X-Forwarded-Proto and -Port (https)",
     )
-    event.add_argument("--host", default=None, help="the Host header (example.com)")
+    event.add_argument("--host", default=None, help="the Host header (example.com; '' for none)")
+    event.add_argument(
+        "--health-check",
+        action="store_true",
+        help="ALB's health check of PATH (/), as the target group sends it",
+    )
     return parser
 
 
@@ -289,12 +320,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise CLIError(f"a command is required: serve, invoke or event (see '{PROG} --help')")
         run: dict[str, Any] = {"serve": _serve, "invoke": _invoke, "event": _event}
         code: int = run[args.command](args)
+        sys.stdout.flush()  # here, where a broken pipe is caught, not at the interpreter's exit
     except CLIError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:  # Ctrl+C, or SIGTERM (see _stop_on_sigterm): a requested stop
         return EXIT_OK
+    except BrokenPipeError:  # `alb-adapter event ... | head`: the reader has all it wanted
+        _drop_stdout()
+        return EXIT_BROKEN_PIPE
     return code
+
+
+def _drop_stdout() -> None:
+    """Point stdout at devnull, so the interpreter's final flush of what is still buffered does
+    not raise BrokenPipeError again (the approach of Python's own docs, "Note on SIGPIPE")."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file behind stdout: nothing to flush
+        pass
 
 
 # --------------------------------------------------------------------------- event
@@ -306,6 +356,10 @@ def _event(args: argparse.Namespace) -> int:
     from .sources.alb.balancer import EXAMPLE_CLIENT_IP, EXAMPLE_HOST, client_request_event
 
     words: list[str] = args.words
+    if args.health_check:
+        return _health_check_event(args)
+    if not words:
+        raise CLIError(f"a PATH is required, e.g. '/' (see '{PROG} event --help')")
     if len(words) > 2:
         raise CLIError(f"expected [METHOD] PATH, got {len(words)} words: {' '.join(words)}")
     has_body = args.data is not None or args.data_file is not None
@@ -329,14 +383,54 @@ def _event(args: argparse.Namespace) -> int:
             headers,
             _body(args),
             multi_value_headers=args.multi_value_headers,
-            host=args.host or EXAMPLE_HOST,
+            host=_host(args.host, EXAMPLE_HOST),
             client_ip=args.client_ip or EXAMPLE_CLIENT_IP,
-            scheme=args.scheme,
+            scheme=args.scheme or "https",
         )
     except InvalidEvent as exc:  # a text body that is not UTF-8: ALB refuses the request
         raise CLIError(f"ALB cannot build this event: the body {exc.problem}") from None
     print(json.dumps(event, indent=2, ensure_ascii=False))
     return EXIT_OK
+
+
+def _health_check_event(args: argparse.Namespace) -> int:
+    """What ALB sends a Lambda target when it health-checks it (make_health_check_event)."""
+    from .sources.alb.balancer import build_health_check_event
+
+    words: list[str] = args.words
+    given = [
+        flag
+        for flag, value in (
+            ("-H", args.header),
+            ("-d", args.data),
+            ("--data-file", args.data_file),
+            ("--client-ip", args.client_ip),
+            ("--scheme", args.scheme),
+            ("--host", args.host),
+        )
+        if value not in (None, [])
+    ]
+    if given:
+        raise CLIError(f"--health-check takes only PATH and --multi-value-headers, not {given[0]}")
+    if len(words) > 1:
+        raise CLIError(f"--health-check takes one PATH (always GET), got: {' '.join(words)}")
+    path = words[0] if words else "/"
+    if not path.startswith("/"):
+        raise CLIError(f"the path must start with '/': {path!r}")
+    event = build_health_check_event(
+        _wire_target(path), multi_value_headers=args.multi_value_headers
+    )
+    print(json.dumps(event, indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def _host(given: str | None, default: str) -> str | None:
+    """--host: absent, the example host; empty, no Host header at all (as an HTTP/1.0 client)."""
+    if given is None:
+        return default
+    if "\r" in given or "\n" in given:
+        raise CLIError(f"bad --host {given!r}: it cannot hold a line break")
+    return given or None
 
 
 def _header(text: str) -> tuple[str, str]:

@@ -129,6 +129,37 @@ def test_front_door(method: str, headers: dict[str, str], size: int, status: int
     assert response.status_code == status
 
 
+def test_a_413_reports_the_size_received() -> None:
+    with ALBClient(HANDLER) as client:
+        response = client.post("/", content=b"x" * 1_100_000)
+    assert response.status_code == 413
+    assert response.headers["x-alb-emulator-error"] == (
+        "the request body of 1,100,000 bytes is over ALB's limit of 1,000,000 bytes"
+    )
+
+
+@pytest.mark.parametrize(
+    ("headers", "size", "reason"),
+    [
+        ([], 1_100_000, "the request body of 1,100,000 bytes is over"),
+        # A body read only up to the limit (None, or the limit + 1): never that capped size.
+        ([], None, "the request body is over ALB's limit of 1,000,000 bytes"),
+        ([], 1_000_001, "the request body is over ALB's limit of 1,000,000 bytes"),
+        ([("Content-Length", "1200000")], 1_000_001, "the request body of 1,200,000 bytes is"),
+        ([("content-length", "1000001")], 1_000_001, "the request body of 1,000,001 bytes is"),
+        ([("content-length", "oops")], None, "the request body is over ALB's limit of 1,000,000"),
+    ],
+)
+def test_front_door_size_reasons(
+    headers: list[tuple[str, str]], size: int | None, reason: str
+) -> None:
+    outcome = front_door("POST", headers, size)
+    assert outcome is not None
+    assert outcome.status == 413
+    assert outcome.reason is not None
+    assert outcome.reason.startswith(reason)
+
+
 def test_non_utf8_text_body_is_refused_as_alb_does() -> None:
     with ALBClient(HANDLER) as client:
         response = client.post("/", content=b"\xff", headers={"content-type": "text/plain"})

@@ -26,7 +26,7 @@ import alb_adapter
 from alb_adapter import cli
 from alb_adapter.emulator import server
 from alb_adapter.emulator.app import ALBEmulator
-from alb_adapter.testing import make_event
+from alb_adapter.testing import make_event, make_health_check_event
 
 ROOT = Path(__file__).resolve().parent.parent
 FLASK_FILE = ROOT / "examples" / "flask_app" / "flask_example.py"
@@ -266,6 +266,13 @@ def test_event_body_from_a_file_and_from_stdin(
         (["/", "--scheme", "ftp"], "invalid choice: 'ftp'"),
         (["/", "-d", "a", "--data-file", "f"], "not allowed with argument"),
         (["/", "--data-file", "/nonexistent/body"], "/nonexistent/body: no such file"),
+        ([], "a PATH is required, e.g. '/'"),
+        (["/", "--host", "a\nb"], "bad --host 'a\\nb': it cannot hold a line break"),
+        (["--health-check", "POST", "/"], "--health-check takes one PATH (always GET)"),
+        (["--health-check", "health"], "the path must start with '/': 'health'"),
+        (["--health-check", "-H", "a: b"], "takes only PATH and --multi-value-headers, not -H"),
+        (["--health-check", "--host", ""], "takes only PATH and --multi-value-headers, not --host"),
+        (["--health-check", "--scheme", "https"], "not --scheme"),
     ],
 )
 def test_event_errors(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
@@ -708,6 +715,109 @@ def test_console_script() -> None:
     )
     assert result.returncode == 0
     assert json.loads(result.stdout)["httpMethod"] == "HEAD"
+
+
+needs_console_script = pytest.mark.skipif(
+    console_script() is None, reason="the package is not installed (pip install -e .)"
+)
+
+
+def run_script(*argv: str) -> tuple[int, str, str]:
+    script = console_script()
+    assert script is not None
+    result = subprocess.run(
+        [script, *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=subprocess_env(),
+        timeout=30,
+    )
+    return result.returncode, result.stdout, result.stderr
+
+
+@needs_console_script
+@pytest.mark.parametrize("command", [[], ["serve"], ["invoke"], ["event"]])
+def test_help_names_no_file_a_pip_user_lacks(command: list[str]) -> None:
+    """Only the package and the README reach a pip user: help points to README sections."""
+    code, out, err = run_script(*command, "--help")
+    assert (code, err) == (0, "")
+    assert not re.search(r"docs/|examples/|\.md\b", out), out
+    if not command or command == ["serve"]:
+        assert 'the README\'s "The local ALB and the CLI" section' in out
+
+
+@needs_console_script
+def test_event_with_an_empty_host_has_no_host_header() -> None:
+    for argv, multi in (
+        (["/x", "--host", ""], False),
+        (["/x", "--host=", "--multi-value-headers"], True),
+    ):
+        code, out, err = run_script("event", *argv)
+        assert (code, err) == (0, "")
+        event = json.loads(out)
+        expected = make_event(
+            "GET", "/x", host=None, multi_value_headers=multi, trace_id=trace_id(event)
+        )
+        assert event == expected
+        assert "host" not in (event.get("headers") or event["multiValueHeaders"])
+
+
+@needs_console_script
+@pytest.mark.parametrize(
+    ("argv", "path", "multi"),
+    [
+        ([], "/", False),
+        (["/health?deep=1"], "/health?deep=1", False),
+        (["/health", "--multi-value-headers"], "/health", True),
+    ],
+)
+def test_event_health_check_is_make_health_check_event(
+    argv: list[str], path: str, multi: bool
+) -> None:
+    code, out, err = run_script("event", "--health-check", *argv)
+    assert (code, err) == (0, "")
+    event = json.loads(out)
+    assert event == make_health_check_event(path, multi_value_headers=multi)
+    headers = event.get("headers") or event["multiValueHeaders"]
+    assert list(headers) == ["user-agent"]  # no Host, no X-Forwarded-*, no trace id
+    assert event["httpMethod"] == "GET"
+
+
+LARGE_ANSWER = """
+def handler(event, context):
+    return {"statusCode": 200, "headers": {"content-type": "text/plain"}, "body": "x" * 900_000}
+"""
+
+
+@needs_console_script
+@pytest.mark.parametrize("command", ["event", "invoke"])
+def test_a_reader_that_stops_early_ends_it_quietly(command: str, tmp_path: Path) -> None:
+    """`alb-adapter ... | head -c 1`: no BrokenPipeError traceback, exit code 141 (128 + SIGPIPE),
+    as a shell reports for a tool the pipe's reader left. The output is far larger than a pipe's
+    buffer, so the writer is still writing when the reader goes."""
+    if command == "event":
+        (tmp_path / "body.bin").write_bytes(bytes(range(256)) * 4000)  # ~1.4 MB of base64
+        argv = ["event", "POST", "/up", "--data-file", str(tmp_path / "body.bin")]
+    else:
+        (tmp_path / "large_answer.py").write_text(LARGE_ANSWER)
+        argv = ["invoke", f"{tmp_path / 'large_answer.py'}:handler"]
+    script = console_script()
+    assert script is not None
+    process = subprocess.Popen(
+        [script, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=subprocess_env()
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.read(1) == b"{"
+        process.stdout.close()  # as `head -c 1` does once it has its byte
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    assert err.decode() == ""
+    assert process.returncode == cli.EXIT_BROKEN_PIPE == 141
 
 
 def free_port() -> int:

@@ -119,17 +119,36 @@ def alb_error(status: int, reason: str) -> Outcome:
     return Outcome(status, [ALB_SERVER, ("content-type", "text/html")], page, reason)
 
 
-def front_door(method: str, headers: Iterable[tuple[str, str]], body_size: int) -> Outcome | None:
+def front_door(
+    method: str, headers: Iterable[tuple[str, str]], body_size: int | None
+) -> Outcome | None:
     """Requests ALB refuses before any target sees them, or None (docs/alb-behaviour.md, "What
-    ALB itself answers")."""
+    ALB itself answers").
+
+    ``body_size`` is the size of the body received, or, for a body that was not read to its end,
+    None or ``MAX_REQUEST_BODY_BYTES + 1`` (the local ALB stops keeping a body there): the 413's
+    reason then gives the Content-Length when there is one, and never the capped size.
+    """
     if method == "TRACE":
         return alb_error(405, "TRACE is not allowed by ALB")
-    upgrade = [value.lower() for name, value in headers if name.lower() == "upgrade"]
+    pairs = list(headers)
+    upgrade = [value.lower() for name, value in pairs if name.lower() == "upgrade"]
     if "websocket" in upgrade:
         return alb_error(400, "WebSocket upgrades are not supported for Lambda targets")
-    if body_size > MAX_REQUEST_BODY_BYTES:
-        return alb_error(413, f"request body of {body_size} bytes is over ALB's 1 MB limit")
+    if body_size is None or body_size > MAX_REQUEST_BODY_BYTES:
+        return alb_error(413, _body_too_large(pairs, body_size))
     return None
+
+
+def _body_too_large(headers: Headers, body_size: int | None) -> str:
+    limit = f"ALB's limit of {MAX_REQUEST_BODY_BYTES:,} bytes"
+    if body_size is None or body_size == MAX_REQUEST_BODY_BYTES + 1:  # maybe capped: not a size
+        lengths = [value for name, value in headers if name.lower() == "content-length"]
+        stated = lengths[-1].strip() if lengths else ""
+        if not (stated.isascii() and stated.isdigit() and int(stated) > MAX_REQUEST_BODY_BYTES):
+            return f"the request body is over {limit}"
+        body_size = int(stated)
+    return f"the request body of {body_size:,} bytes is over {limit}"
 
 
 def response_head(outcome: Outcome) -> list[tuple[bytes, bytes]]:

@@ -244,6 +244,36 @@ async def test_front_door(
     assert handler.events == []
 
 
+async def chunks(size: int) -> AsyncIterator[bytes]:
+    """A body without Content-Length (chunked): its size is known only by reading it all."""
+    for _ in range(size // 100_000):
+        yield b"x" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        # The local ALB stops keeping a body past the limit; the size comes from Content-Length.
+        (b"x" * 1_100_000, "the request body of 1,100,000 bytes is over ALB's limit of 1,000,000"),
+        (chunks(1_100_000), "the request body is over ALB's limit of 1,000,000 bytes"),
+    ],
+)
+async def test_a_413_reports_the_size_received_not_where_reading_stopped(
+    body: Any, reason: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    emulator = await started(CONFIG, lambda event, context: {"statusCode": 200})
+    caplog.set_level(logging.INFO, logger="alb_adapter.emulator")
+    async with await client_for(emulator) as client:
+        response = await client.post("/account/x", content=body)
+    await emulator.shutdown()
+    assert response.status_code == 413
+    access = [r.getMessage() for r in caplog.records if r.name == "alb_adapter.emulator.access"]
+    assert len(access) == 1
+    assert reason in access[0]
+    assert "1000001" not in access[0]
+    assert "1,000,001" not in access[0]
+
+
 @pytest.mark.parametrize(
     ("answer", "reason"),
     [
