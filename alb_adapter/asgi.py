@@ -14,7 +14,7 @@ import threading
 import weakref
 
 from .errors import AppError
-from .handler import BaseHandler, remaining_seconds
+from .handler import BaseHandler
 from .lifespan import Lifespan
 from .log import logger
 from .model import Response, header_text, is_valid_status, plain_response, split_base_path
@@ -121,10 +121,10 @@ class ASGIHandler(BaseHandler):
         _refuse_running_loop()  # a programming error, not the app's: raised, not answered 500
         return super().__call__(event, context)
 
-    def respond(self, request: Request) -> Response:
+    def respond(self, request: Request, remaining: float | None) -> Response:
         scope = build_scope(request, self.config, self._lifespan.state)
         cycle = HTTPCycle(request.body)
-        budget = _time_budget(request.context)
+        budget = _time_budget(remaining)
         loop = self._loop
         task = loop.create_task(cycle.run(self.app, scope, self.config.raise_app_exceptions))
         if budget is None:
@@ -307,9 +307,8 @@ def _refuse_running_loop() -> None:
     )
 
 
-def _time_budget(context: object) -> float | None:
+def _time_budget(seconds: float | None) -> float | None:
     """Seconds the app may run: Lambda's remaining time minus a margin to answer 504 in."""
-    seconds = remaining_seconds(context)
     if seconds is None:
         return None
     if seconds > 2 * DEADLINE_MARGIN_SECONDS:

@@ -64,8 +64,9 @@ class BaseHandler:
     ) -> None:
         self.close()
 
-    def respond(self, request: Request) -> Response:
-        """Run the application on one request (implemented per app protocol)."""
+    def respond(self, request: Request, remaining: float | None) -> Response:
+        """Run the application on one request (implemented per app protocol); ``remaining`` is
+        the seconds left before Lambda ends the invocation, or None without a Lambda context."""
         raise NotImplementedError
 
     def __call__(self, event: object, context: object = None) -> dict[str, object]:
@@ -96,7 +97,7 @@ class BaseHandler:
             request_id = getattr(context, "aws_request_id", "unknown")
             watch = WATCHDOG.watch(remaining, (request.method, request.raw_path, request_id))
         try:
-            response = self.respond(request)
+            response = self.respond(request, remaining)
         except (SystemExit, KeyboardInterrupt):
             raise  # the process is being stopped: not the app's answer to this request
         except BaseException:

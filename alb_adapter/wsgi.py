@@ -46,7 +46,7 @@ class WSGIHandler(BaseHandler):
         # SCRIPT_NAME is compared with the latin-1 form of the decoded path.
         self._script_base = self.config.base_path.encode("utf-8").decode("latin-1")
 
-    def respond(self, request: Request) -> Response:
+    def respond(self, request: Request, remaining: float | None) -> Response:
         environ = build_environ(request, self.config, self._script_base)
         return run_wsgi_app(self.app, environ)
 
