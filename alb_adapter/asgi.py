@@ -13,12 +13,13 @@ import signal
 import threading
 import weakref
 
-from .errors import AppError
+from .errors import AppError, UnsupportedEvent
 from .handler import BaseHandler
 from .lifespan import Lifespan
 from .log import logger
 from .model import Response, header_text, is_valid_status, plain_response, split_base_path
 from .snapstart import RESTART_TIMEOUT_SECONDS, register_hooks
+from .sources import describe_misuse
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
 
@@ -118,7 +119,10 @@ class ASGIHandler(BaseHandler):
             _shut_down(self._lifespan, self._loop, self._deadline, quiet=False)
 
     def __call__(self, event: object, context: object = None) -> dict[str, object]:
-        _refuse_running_loop()  # a programming error, not the app's: raised, not answered 500
+        # A programming error, not the app's: raised, not answered 500. Given to an ASGI test
+        # client as if it were the app, the handler is called with a scope inside that client's
+        # loop: say that, rather than only that a loop is running.
+        _refuse_running_loop(event)
         return super().__call__(event, context)
 
     def respond(self, request: Request, remaining: float | None) -> Response:
@@ -295,15 +299,20 @@ def _after_restore(handler: ASGIHandler) -> None:
     handler._lifespan.restart(timeout=RESTART_TIMEOUT_SECONDS)
 
 
-def _refuse_running_loop() -> None:
+def _refuse_running_loop(event: object = None) -> None:
     """The handler runs its own loop to completion, which cannot happen inside another one."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return
+    misuse = describe_misuse(event)
+    if misuse:
+        raise UnsupportedEvent(misuse)
     raise RuntimeError(
         "ASGIHandler runs its own event loop, so it cannot be built or called from code running "
-        "in one (build it at module level, as Lambda does; in async tests, use a worker thread)"
+        "in one: build it at module level, as Lambda does, or in a synchronous fixture; in async "
+        "tests, send requests with alb_adapter.testing.AsyncALBClient(handler), which calls it "
+        "in a worker thread"
     )
 
 

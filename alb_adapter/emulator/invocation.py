@@ -195,18 +195,23 @@ def invoke(
     multi_value_headers: bool,
     timeout: float,
     function_name: str = "alb-adapter-local",
+    raise_handler_errors: bool = False,
 ) -> Outcome:
     """Call a Lambda handler as the Lambda service would for ALB, and judge the answer.
 
     A synchronous handler cannot be stopped from the same thread; a call that overran ``timeout``
     is answered 502 afterwards, as Lambda would have killed it (the emulator also stops waiting
-    at the deadline, from another thread).
+    at the deadline, from another thread). With ``raise_handler_errors`` an exception from the
+    handler reaches the caller instead of becoming ALB's 502: the framework test clients that
+    re-raise the app's errors in the test (Starlette's ``raise_server_exceptions``) ask for it.
     """
     context = LambdaContext(timeout=timeout, function_name=function_name)
     began = time.monotonic()
     try:
         payload = handler(event, context)
     except Exception as exc:
+        if raise_handler_errors:
+            raise
         log.exception("the Lambda handler raised; ALB answers 502 (LambdaUnhandled)")
         return alb_error(502, f"LambdaUnhandled: {type(exc).__name__}: {exc}")
     if time.monotonic() - began > timeout:
@@ -274,3 +279,51 @@ def event_or_error(
         )
     except InvalidEvent as exc:
         return alb_error(502, f"LambdaBadRequest: {exc.field} {exc.problem}")
+
+
+def through_alb(
+    handler: Handler,
+    method: str,
+    target: str,
+    wire_headers: Headers,
+    body: bytes,
+    *,
+    client_ip: str,
+    scheme: str,
+    port: int,
+    multi_value_headers: bool,
+    timeout: float,
+    raise_handler_errors: bool = False,
+) -> Outcome:
+    """One HTTP request from a client to a Lambda target, the whole way through ALB: the front
+    door's refusals, the event ALB builds, the invocation, and ALB's judgement of the answer.
+
+    ``target`` is the request target as sent (raw path and query, percent-escapes kept);
+    ``wire_headers`` are the header bytes as sent, read as latin-1 (``event_or_error``). Every
+    test client (``ALBClient``, ``AsyncALBClient``, ``ALBWSGIApp`` and the framework clients
+    built on them) comes through here, so none can disagree with another, or with the local ALB.
+    """
+    outcome = front_door(method, wire_headers, len(body))
+    if outcome is not None:
+        return outcome
+    raw_path, _, query_string = target.partition("?")
+    event = event_or_error(
+        method,
+        raw_path or "/",
+        query_string,
+        wire_headers,
+        body,
+        client_ip=client_ip,
+        scheme=scheme,
+        port=port,
+        multi_value_headers=multi_value_headers,
+    )
+    if isinstance(event, Outcome):
+        return event
+    return invoke(
+        handler,
+        event,
+        multi_value_headers=multi_value_headers,
+        timeout=timeout,
+        raise_handler_errors=raise_handler_errors,
+    )

@@ -27,6 +27,9 @@ def describe_unsupported(event: object) -> str:
     """What the event looks like, for the error: its keys and those of its requestContext (never
     its values, which may hold secrets)."""
     served = "; ".join(source.description for source in SOURCES)
+    misuse = describe_misuse(event)
+    if misuse:
+        return misuse
     if not isinstance(event, dict):
         return f"expected an event from {served}, got {type(event).__name__}"
     seen = ", ".join(sorted(map(str, event))) or "no keys"
@@ -38,4 +41,27 @@ def describe_unsupported(event: object) -> str:
     return f"not an event from a source alb_adapter serves ({served}): the event has: {seen}{inner}"
 
 
-__all__ = ["SOURCES", "Source", "describe_unsupported", "find_source"]
+def describe_misuse(event: object) -> str | None:
+    """When ``event`` is a WSGI environ or an ASGI scope, the handler was given to a WSGI/ASGI
+    server or test client as if it were the app: say so, and what to use instead."""
+    if not isinstance(event, dict):
+        return None
+    if "wsgi.version" in event or ("REQUEST_METHOD" in event and "PATH_INFO" in event):
+        return (
+            "this is a WSGI environ, not a Lambda event: a Lambda handler is not a WSGI app. "
+            "Give the WSGI app itself to a WSGI server or test client, or, to test through ALB, "
+            "wrap the handler: werkzeug.test.Client(alb_adapter.testing.ALBWSGIApp(handler)); "
+            "Flask, Django and Starlette clients: see alb_adapter.testing.flask, .django, "
+            ".starlette"
+        )
+    if event.get("type") in ("http", "websocket", "lifespan") and "requestContext" not in event:
+        return (
+            "this is an ASGI scope, not a Lambda event: a Lambda handler is not an ASGI app. "
+            "Give the ASGI app itself to an ASGI server or test client, or, to test through ALB, "
+            "use alb_adapter.testing.starlette.TestClient(app) or "
+            "alb_adapter.testing.ALBClient(handler)"
+        )
+    return None
+
+
+__all__ = ["SOURCES", "Source", "describe_misuse", "describe_unsupported", "find_source"]

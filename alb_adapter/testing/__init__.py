@@ -10,6 +10,9 @@ sends requests through a handler exactly as ALB does.
     with ALBClient(handler, multi_value_headers=True) as client:
         assert client.get("/account/profile").json()["user"] == "ada"
 
+    from werkzeug.test import Client                           # any WSGI test tool or server
+    client = Client(ALBWSGIApp(handler))
+
 ``ALBClient`` is an ``httpx.Client``: each request becomes the event ALB builds, the answer is
 judged as ALB judges it (a 502 wherever ALB would answer 502, the reason in the
 ``x-alb-emulator-error`` header), and cookies, redirects and JSON work as with any httpx client.
@@ -26,14 +29,17 @@ from __future__ import annotations
 from ..emulator.invocation import LambdaContext
 from ..sources.alb.balancer import new_trace_id
 from .events import ClientResponse, make_event, make_health_check_event, read_response
+from .wsgi_app import ALBWSGIApp
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 
 if TYPE_CHECKING:
-    from .client import ALBClient
+    from .client import ALBClient, AsyncALBClient
 
 __all__ = [
     "ALBClient",
+    "ALBWSGIApp",
+    "AsyncALBClient",
     "ClientResponse",
     "LambdaContext",
     "make_event",
@@ -44,9 +50,9 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    # ALBClient is an httpx.Client: only tests that use it need httpx (alb-adapter[local]).
-    if name == "ALBClient":
-        from .client import ALBClient
+    # The clients are httpx clients: only tests that use them need httpx (alb-adapter[local]).
+    if name in ("ALBClient", "AsyncALBClient"):
+        from . import client
 
-        return ALBClient
+        return getattr(client, name)
     raise AttributeError(f"module 'alb_adapter.testing' has no attribute {name!r}")

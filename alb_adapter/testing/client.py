@@ -1,7 +1,11 @@
-"""ALBClient: an httpx.Client whose requests go through a Lambda handler exactly as ALB sends them.
+"""ALBClient and AsyncALBClient: httpx clients whose requests go through a Lambda handler exactly
+as ALB sends them.
 
     client = ALBClient(handler, multi_value_headers=True)
     assert client.get("/account/profile").status_code == 200
+
+    async with AsyncALBClient(handler) as client:       # inside a running event loop
+        assert (await client.get("/account/profile")).status_code == 200
 
 Each request becomes the event ALB would build; the handler's answer is judged as ALB judges it,
 so a test fails with a 502 wherever a real load balancer would answer 502 (a null, a non-string
@@ -10,27 +14,92 @@ header, headers in the wrong field, a response over 1 MB...). The reason is sent
 Header bytes travel as through the local ALB: the event carries the request's header bytes decoded
 as UTF-8 (others are refused, as ALB refuses them), and the response's header values are sent as
 UTF-8 bytes.
+
+``ALBClient`` calls the handler in the test's own thread, as Lambda calls it on the runtime's
+thread; inside a running event loop (an async test) it refuses, since an ``ASGIHandler`` cannot
+run its loop there. ``AsyncALBClient`` calls the handler in a worker thread instead, one
+invocation at a time (one execution environment), never on the test's loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from functools import partial
 from typing import Any
 
+import anyio.to_thread
 import httpx
 
-from ..emulator.invocation import (
-    Handler,
-    Outcome,
-    event_or_error,
-    front_door,
-    invoke,
-    response_head,
-)
+from ..emulator.invocation import Handler, Outcome, response_head, through_alb
 from ..sources.alb.balancer import EXAMPLE_CLIENT_IP
 
 # A reserved name (RFC 2606): test logs never look like traffic to a real site.
 DEFAULT_BASE_URL = "https://alb-adapter.test"
 ERROR_HEADER = "x-alb-emulator-error"
+
+
+class _Invoker:
+    """What both transports share: one httpx request through ALB to the handler."""
+
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        multi_value_headers: bool,
+        client_ip: str,
+        timeout: float,
+        raise_handler_errors: bool,
+    ) -> None:
+        if not callable(handler):
+            raise TypeError(f"a Lambda handler (a callable taking event, context), got {handler!r}")
+        self.handler = handler
+        self.multi_value_headers = multi_value_headers
+        self.client_ip = client_ip
+        self.timeout = timeout
+        self.raise_handler_errors = raise_handler_errors
+
+    def send(self, request: httpx.Request, body: bytes) -> httpx.Response:
+        url = request.url
+        # The bytes as sent, one character per byte, as the local ALB reads them from uvicorn;
+        # through_alb decodes them as UTF-8 for the event, as ALB does. httpx adds Host itself.
+        headers = [
+            (name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw
+        ]
+        outcome = through_alb(
+            self.handler,
+            request.method,
+            url.raw_path.decode("ascii"),
+            headers,
+            body,
+            client_ip=self.client_ip,
+            scheme=url.scheme,
+            port=url.port or (443 if url.scheme == "https" else 80),
+            multi_value_headers=self.multi_value_headers,
+            timeout=self.timeout,
+            raise_handler_errors=self.raise_handler_errors,
+        )
+        return _client_response(outcome, request)
+
+
+def _client_response(outcome: Outcome, request: httpx.Request) -> httpx.Response:
+    # Bytes, not text: httpx would encode text as ASCII and fail on a function's "Zoë".
+    headers = response_head(outcome)
+    if outcome.reason:
+        headers.append((ERROR_HEADER.encode(), outcome.reason.encode("ascii", "replace")))
+    return httpx.Response(outcome.status, headers=headers, content=outcome.body, request=request)
+
+
+def _refuse_running_loop() -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise RuntimeError(
+        "ALBClient calls the Lambda handler in this thread, where an event loop is running (an "
+        "async test); use AsyncALBClient there (`async with AsyncALBClient(handler) as client: "
+        "await client.get(...)`), which calls the handler in a worker thread as Lambda would"
+    )
 
 
 class ALBTransport(httpx.BaseTransport):
@@ -43,53 +112,61 @@ class ALBTransport(httpx.BaseTransport):
         multi_value_headers: bool = False,
         client_ip: str = EXAMPLE_CLIENT_IP,
         timeout: float = 30.0,
+        raise_handler_errors: bool = False,
     ) -> None:
-        self.handler = handler
-        self.multi_value_headers = multi_value_headers
-        self.client_ip = client_ip
-        self.timeout = timeout
+        self._invoker = _Invoker(
+            handler,
+            multi_value_headers=multi_value_headers,
+            client_ip=client_ip,
+            timeout=timeout,
+            raise_handler_errors=raise_handler_errors,
+        )
+
+    @property
+    def handler(self) -> Handler:
+        """The Lambda handler every request goes to."""
+        return self._invoker.handler
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        body = request.read()
-        url = request.url
-        # The bytes as sent, one character per byte, as the local ALB reads them from uvicorn;
-        # event_or_error decodes them as UTF-8 for the event, as ALB does.
-        headers = [
-            (name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw
-        ]
-        # httpx adds Host itself; ALB lowercases the host it forwards.
-        outcome = front_door(request.method, headers, len(body))
-        if outcome is None:
-            event = event_or_error(
-                request.method,
-                url.raw_path.decode("ascii").partition("?")[0] or "/",
-                url.query.decode("ascii"),
-                headers,
-                body,
-                client_ip=self.client_ip,
-                scheme=url.scheme,
-                port=url.port or (443 if url.scheme == "https" else 80),
-                multi_value_headers=self.multi_value_headers,
-            )
-            if isinstance(event, Outcome):
-                outcome = event
-            else:
-                outcome = invoke(
-                    self.handler,
-                    event,
-                    multi_value_headers=self.multi_value_headers,
-                    timeout=self.timeout,
-                )
-        # Bytes, not text: httpx would encode text as ASCII and fail on a function's "Zoë".
-        headers_out = response_head(outcome)
-        if outcome.reason:
-            headers_out.append((ERROR_HEADER.encode(), outcome.reason.encode("ascii", "replace")))
-        return httpx.Response(
-            outcome.status,
-            headers=headers_out,
-            content=outcome.body,
-            request=request,
+        _refuse_running_loop()
+        return self._invoker.send(request, request.read())
+
+
+class AsyncALBTransport(httpx.AsyncBaseTransport):
+    """ALBTransport for ``httpx.AsyncClient``: the handler runs in a worker thread, as the Lambda
+    runtime runs it outside any event loop of the caller's, and one invocation at a time, as in
+    one execution environment (concurrent requests queue, they never overlap in the handler)."""
+
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        multi_value_headers: bool = False,
+        client_ip: str = EXAMPLE_CLIENT_IP,
+        timeout: float = 30.0,
+        raise_handler_errors: bool = False,
+    ) -> None:
+        self._invoker = _Invoker(
+            handler,
+            multi_value_headers=multi_value_headers,
+            client_ip=client_ip,
+            timeout=timeout,
+            raise_handler_errors=raise_handler_errors,
         )
+        self._one_at_a_time = threading.Lock()
+
+    @property
+    def handler(self) -> Handler:
+        """The Lambda handler every request goes to."""
+        return self._invoker.handler
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        return await anyio.to_thread.run_sync(partial(self._send, request, body))
+
+    def _send(self, request: httpx.Request, body: bytes) -> httpx.Response:
+        with self._one_at_a_time:
+            return self._invoker.send(request, body)
 
 
 class ALBClient(httpx.Client):
@@ -106,6 +183,32 @@ class ALBClient(httpx.Client):
         **client_options: Any,
     ) -> None:
         transport = ALBTransport(
+            handler,
+            multi_value_headers=multi_value_headers,
+            client_ip=client_ip,
+            timeout=timeout,
+        )
+        super().__init__(transport=transport, base_url=base_url, **client_options)
+
+
+class AsyncALBClient(httpx.AsyncClient):
+    """``httpx.AsyncClient`` that talks to a Lambda handler the way ALB does, for tests running in
+    an event loop (pytest-asyncio, anyio). The handler runs in a worker thread; build it outside
+    the loop (at module level, as Lambda does, or in a synchronous fixture), since an
+    ``ASGIHandler`` runs an event loop of its own. Closing the client leaves the handler open:
+    whoever built it closes it."""
+
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        multi_value_headers: bool = False,
+        client_ip: str = EXAMPLE_CLIENT_IP,
+        timeout: float = 30.0,
+        base_url: str = DEFAULT_BASE_URL,
+        **client_options: Any,
+    ) -> None:
+        transport = AsyncALBTransport(
             handler,
             multi_value_headers=multi_value_headers,
             client_ip=client_ip,

@@ -1,0 +1,162 @@
+"""ALBWSGIApp: a Lambda handler seen as a WSGI application, with ALB in between.
+
+    from werkzeug.test import Client
+    client = Client(ALBWSGIApp(handler, multi_value_headers=True))
+    assert client.get("/account/profile").status_code == 200
+
+A Lambda handler takes ``(event, context)``, so a WSGI test tool (werkzeug's ``Client``, WebTest,
+Flask's and Django's test clients) or a WSGI server cannot call it. ``ALBWSGIApp`` can be called
+by any of them: each WSGI request becomes the event ALB would send, the handler is called as Lambda
+calls it, and its answer is judged as ALB judges it (``through_alb`` in
+``alb_adapter/emulator/invocation.py``, shared with ``ALBClient`` and the local ALB). Where a real
+load balancer would answer 502, so does this app, with the reason in the ``x-alb-emulator-error``
+header.
+
+Needs nothing beyond the standard library.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from ..emulator.invocation import (
+    MAX_REQUEST_BODY_BYTES,
+    Handler,
+    Headers,
+    Outcome,
+    response_head,
+    through_alb,
+)
+from ..model import reason_phrase
+from ..sources.alb.balancer import EXAMPLE_CLIENT_IP
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+ERROR_HEADER = "x-alb-emulator-error"
+# What may stay unescaped in a path (RFC 3986 pchar and "/"), for environs without the raw URI.
+_PATH_SAFE = "/:@!$&'()*+,;=~-._"
+# CGI gives these headers variables of their own, without the HTTP_ prefix.
+_CGI_HEADERS = {"CONTENT_TYPE": "content-type", "CONTENT_LENGTH": "content-length"}
+
+
+class ALBWSGIApp:
+    """A WSGI application that sends every request through ALB to a Lambda handler.
+
+    ``multi_value_headers`` is the target group's setting. ``client_ip`` is the address ALB puts
+    in X-Forwarded-For; by default the environ's ``REMOTE_ADDR`` (what a WSGI server or test
+    client says the peer is). ``timeout`` is the function's timeout in seconds. With
+    ``raise_handler_errors`` an exception the handler raises reaches the caller (a test client
+    that re-raises the app's errors) instead of becoming ALB's 502.
+    """
+
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        multi_value_headers: bool = False,
+        client_ip: str | None = None,
+        timeout: float = 30.0,
+        raise_handler_errors: bool = False,
+    ) -> None:
+        if not callable(handler):
+            raise TypeError(f"ALBWSGIApp needs a Lambda handler (a callable), got {handler!r}")
+        self.handler = handler
+        self.multi_value_headers = multi_value_headers
+        self.client_ip = client_ip
+        self.timeout = timeout
+        self.raise_handler_errors = raise_handler_errors
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        outcome = self.outcome(environ)
+        head = [
+            (name.decode("latin-1"), value.decode("latin-1"))
+            for name, value in response_head(outcome)
+        ]
+        if outcome.reason:
+            head.append((ERROR_HEADER, outcome.reason.encode("ascii", "replace").decode()))
+        start_response(f"{outcome.status} {reason_phrase(outcome.status)}", head)
+        return [outcome.body]
+
+    def outcome(self, environ: WSGIEnvironment) -> Outcome:
+        """What the client receives for this WSGI request, with ALB's reason when ALB answered
+        itself (the framework clients build their own response objects from it)."""
+        scheme = str(environ.get("wsgi.url_scheme", "http"))
+        return through_alb(
+            self.handler,
+            str(environ["REQUEST_METHOD"]).upper(),
+            request_target(environ),
+            wire_headers(environ),
+            read_body(environ),
+            client_ip=self.client_ip or str(environ.get("REMOTE_ADDR") or EXAMPLE_CLIENT_IP),
+            scheme=scheme,
+            port=_port(environ, scheme),
+            multi_value_headers=self.multi_value_headers,
+            timeout=self.timeout,
+            raise_handler_errors=self.raise_handler_errors,
+        )
+
+    def __repr__(self) -> str:
+        mode = "multi-value" if self.multi_value_headers else "single-value"
+        return f"ALBWSGIApp({self.handler!r}, {mode} headers)"
+
+
+def request_target(environ: WSGIEnvironment) -> str:
+    """The request target as the client sent it: the server's raw URI where it gives one
+    (``REQUEST_URI``/``RAW_URI``, as werkzeug, gunicorn and uWSGI do), else the PEP 3333 path
+    escaped again, with the query string."""
+    raw = environ.get("REQUEST_URI") or environ.get("RAW_URI")
+    if isinstance(raw, str) and raw:
+        if "://" in raw.partition("?")[0]:  # absolute form: keep only the path and query
+            after_authority = raw.partition("://")[2]
+            slash = after_authority.find("/")
+            raw = after_authority[slash:] if slash >= 0 else "/"
+        return raw
+    # PEP 3333 native strings hold the path's bytes one per character.
+    path_bytes = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode("latin-1")
+    path = quote(path_bytes, safe=_PATH_SAFE) or "/"
+    query = environ.get("QUERY_STRING", "")
+    return f"{path}?{query}" if query else path
+
+
+def wire_headers(environ: WSGIEnvironment) -> Headers:
+    """The request's headers as the client sent them (bytes read as latin-1, as PEP 3333 keeps
+    them), with a Host made from ``SERVER_NAME``/``SERVER_PORT`` when the environ has none (some
+    test clients, Django's among them, set only those)."""
+    headers: Headers = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            headers.append((key[5:].replace("_", "-").lower(), str(value)))
+        elif key in _CGI_HEADERS and value:
+            headers.append((_CGI_HEADERS[key], str(value)))
+    if "HTTP_HOST" not in environ and environ.get("SERVER_NAME"):
+        scheme = str(environ.get("wsgi.url_scheme", "http"))
+        port = _port(environ, scheme)
+        default = 443 if scheme == "https" else 80
+        host = str(environ["SERVER_NAME"])
+        headers.append(("host", host if port == default else f"{host}:{port}"))
+    return headers
+
+
+def read_body(environ: WSGIEnvironment) -> bytes:
+    """The request body: ``CONTENT_LENGTH`` bytes, or to the end where the server marks the
+    input as terminated. At most one byte past ALB's limit is read: enough for its 413."""
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    limit = MAX_REQUEST_BODY_BYTES + 1
+    length = str(environ.get("CONTENT_LENGTH") or "").strip()
+    if length.isdigit():
+        return bytes(stream.read(min(int(length), limit)))
+    if environ.get("wsgi.input_terminated"):
+        return bytes(stream.read(limit))
+    return b""
+
+
+def _port(environ: WSGIEnvironment, scheme: str) -> int:
+    port = str(environ.get("SERVER_PORT", ""))
+    return int(port) if port.isdigit() else (443 if scheme == "https" else 80)
