@@ -335,7 +335,10 @@ def build_scope(request: Request, config: Config, state: Mapping[str, Any]) -> d
     with ``","`` (Django) would otherwise read one broken cookie (docs/alb-behaviour.md, rule 4).
     """
     path = request.path.decode("utf-8", "surrogateescape")
-    root_path, _ = split_base_path(path, config.base_path)
+    # The source's own prefix (an API Gateway stage) first, then the handler's base_path.
+    source_root = request.root_path.decode("utf-8", "surrogateescape")
+    base, _ = split_base_path(path[len(source_root) :], config.base_path)
+    root_path = source_root + base
     pairs = request.headers
     # Names are ASCII: every source lets only RFC 9110 tokens through. Values are the UTF-8 bytes
     # the client sent (ALB decodes header bytes as UTF-8): docs/alb-behaviour.md, rule 4.

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
         trusted_hops: int
         default_host: str
         health_check_path: str | None
-        max_response_bytes: int
+        max_response_bytes: int | None
         raise_app_exceptions: bool
 
 
@@ -165,7 +165,7 @@ class Config:
     trusted_hops: int
     default_host: str
     health_check_path: str | None
-    max_response_bytes: int
+    max_response_bytes: int | None
     raise_app_exceptions: bool
     _warned: set[str]  # warnings given once per handler (not per process: tests build many)
 
@@ -178,7 +178,7 @@ class Config:
         trusted_hops: int = 1,
         default_host: str = "localhost",
         health_check_path: str | None = None,
-        max_response_bytes: int = 1_000_000,
+        max_response_bytes: int | None = None,
         raise_app_exceptions: bool = False,
     ) -> None:
         if base_path != "":
@@ -227,11 +227,11 @@ class Config:
             health_check_path = _require_path("health_check_path", health_check_path)
         _set(self, "health_check_path", health_check_path)
 
-        _set(
-            self,
-            "max_response_bytes",
-            _require_int("max_response_bytes", max_response_bytes, 1024),
-        )
+        # None: the limit of the service the event came from (ALB's 1,000,000 bytes; 6 MB for
+        # the services Lambda invokes synchronously), which each source knows.
+        if max_response_bytes is not None:
+            max_response_bytes = _require_int("max_response_bytes", max_response_bytes, 1024)
+        _set(self, "max_response_bytes", max_response_bytes)
         _set(
             self,
             "raise_app_exceptions",

@@ -49,8 +49,11 @@ class Request(_Record):
 
     ``raw_path`` is the path exactly as sent (still percent-encoded, so ``%2F`` stays
     distinguishable); ``path`` is its percent-decoded bytes, which WSGI reads as latin-1 and ASGI
-    as UTF-8. ``query_string`` is the raw query, never decoded and re-encoded. ``headers`` keeps
-    lowercase names, order and duplicates. ``health_check`` is true for the load balancer's own
+    as UTF-8. ``root_path`` is a decoded prefix of ``path`` that the front door itself routed by
+    (an API Gateway stage in the client's URL): the app sees it as ``SCRIPT_NAME``/``root_path``,
+    before the handler's own ``base_path``, so it generates URLs that work and routes without it.
+    ``query_string`` is the raw query, never decoded and re-encoded. ``headers`` keeps lowercase
+    names, order and duplicates. ``health_check`` is true for the load balancer's own
     probes. ``source`` names the event source (``"alb"``); ``event`` and ``context`` are what
     Lambda passed, for the app (``aws.event``) and for the source's response side.
     """
@@ -59,6 +62,7 @@ class Request(_Record):
         "method",
         "raw_path",
         "path",
+        "root_path",
         "query_string",
         "headers",
         "body",
@@ -78,6 +82,7 @@ class Request(_Record):
         method: str,
         raw_path: str,
         path: bytes,
+        root_path: bytes = b"",
         query_string: str = "",
         headers: Headers = (),
         body: bytes = b"",
@@ -92,6 +97,7 @@ class Request(_Record):
         self.method = method
         self.raw_path = raw_path
         self.path = path
+        self.root_path = root_path
         self.query_string = query_string
         self.headers = headers
         self.body = body

@@ -89,8 +89,12 @@ def build_environ(
         script_base = config.base_path.encode("utf-8").decode("latin-1")
     path_info = request.path.decode("latin-1")
     script_name = ""
+    if request.root_path:  # the source's own prefix (an API Gateway stage) comes first
+        script_name = request.root_path.decode("latin-1")
+        path_info = path_info[len(script_name) :]
     if script_base:
-        script_name, path_info = split_base_path(path_info, script_base)
+        base, path_info = split_base_path(path_info, script_base)
+        script_name += base
     host, port = request.server
     client = request.client
     environ: dict[str, object] = {

@@ -31,7 +31,7 @@ def test_defaults() -> None:
         config.health_check_path,
         config.max_response_bytes,
         config.raise_app_exceptions,
-    ) == ("", DEFAULT_TEXT_CONTENT_TYPES, "case-variants", 1, "localhost", None, 1_000_000, False)
+    ) == ("", DEFAULT_TEXT_CONTENT_TYPES, "case-variants", 1, "localhost", None, None, False)
 
 
 @pytest.mark.parametrize(

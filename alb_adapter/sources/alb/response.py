@@ -79,7 +79,7 @@ def render_response(response: Response, request: Request, config: Config) -> dic
     multi_value = is_multi_value(request.event)
     result = _render(status, description, grouped, text, is_base64, multi_value, config)
 
-    limit = config.max_response_bytes
+    limit = config.max_response_bytes or ALB_MAX_JSON_BYTES
     if _json_size_bound(header_bytes, body, text, is_base64) > limit:
         size = json_size(result)
         if size > limit:
@@ -286,7 +286,7 @@ def _shrink(
 ) -> dict[str, object]:
     """Gzip an oversized body when the client allows it; otherwise (or if still too big) raise
     (rule 13)."""
-    limit = config.max_response_bytes
+    limit = config.max_response_bytes or ALB_MAX_JSON_BYTES
     if "content-encoding" in grouped or not _accepts_gzip(request):
         why = "already encoded" if "content-encoding" in grouped else "client does not accept gzip"
         raise ResponseTooLarge(size, limit, why)
