@@ -17,15 +17,22 @@ class UnsupportedEvent(AdapterError):
 
 
 class InvalidEvent(AdapterError):
-    """The event claims to be from ALB but a field is missing or of the wrong type.
+    """The event has the shape of a source's events but a field is missing or of the wrong type.
 
-    ``field`` names the offending field (``"httpMethod"``, ``"multiValueHeaders['accept'][0]"``).
+    ``field`` names the offending field (``"httpMethod"``, ``"multiValueHeaders['accept'][0]"``);
+    ``source`` is the source's label (``"ALB"``), set by the handler once it knows which source
+    was reading: the field readers in ``alb_adapter/sources/fields.py`` are shared by all.
     """
 
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"invalid ALB event: {field} {problem}")
+    def __init__(self, field: str, problem: str, source: str = "") -> None:
+        super().__init__(field, problem)
         self.field = field
         self.problem = problem
+        self.source = source
+
+    def __str__(self) -> str:
+        event = f"{self.source} event" if self.source else "event"
+        return f"invalid {event}: {self.field} {self.problem}"
 
 
 class InvalidBody(InvalidEvent):

@@ -10,7 +10,7 @@ explained 502 instead of an opaque one.
 from __future__ import annotations
 
 from .config import Config
-from .errors import AppError, HandlerClosed, InvalidBody, ResponseTooLarge
+from .errors import AppError, HandlerClosed, InvalidBody, InvalidEvent, ResponseTooLarge
 from .log import logger
 from .model import plain_response
 from .sources import find_source
@@ -85,6 +85,9 @@ class BaseHandler:
                 exc.request,
                 config,
             )
+        except InvalidEvent as exc:
+            exc.source = source.label  # the shared field readers cannot know which source it is
+            raise
         if (
             request.health_check
             and config.health_check_path is not None

@@ -10,12 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alb_adapter import Config, InvalidBody, InvalidEvent, UnsupportedEvent
+from alb_adapter import Config, InvalidBody, InvalidEvent, UnsupportedEvent, WSGIHandler
 from alb_adapter.model import Request
 from alb_adapter.sources import find_source
 from alb_adapter.sources.alb import request as alb_request
 from alb_adapter.sources.alb.request import is_multi_value, parse_event
 from alb_adapter.testing import make_event, make_health_check_event
+from tests.support import simple_app
 
 CONFIG = Config()
 ARN = {"elb": {"targetGroupArn": "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/t/1"}}
@@ -567,6 +568,12 @@ def test_invalid_event_message_is_readable() -> None:
     del evt["httpMethod"]
     with pytest.raises(InvalidEvent) as caught:
         parse(evt)
+    assert str(caught.value) == (
+        "invalid event: httpMethod must be a non-empty string (it is missing or null)"
+    )
+    # The handler knows which source was reading, and says so.
+    with pytest.raises(InvalidEvent) as caught:
+        WSGIHandler(simple_app())(evt, None)
     assert str(caught.value) == (
         "invalid ALB event: httpMethod must be a non-empty string (it is missing or null)"
     )

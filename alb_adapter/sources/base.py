@@ -20,23 +20,28 @@ if TYPE_CHECKING:
 class Source:
     """One wire format: how to recognise its events, read them, and answer in its format.
 
+    ``name`` is the identifier (``"alb"``: ``Request.source``, the CLI's ``--source``), ``label``
+    what people call it (``"ALB"``, in error messages), ``description`` how its events are known.
+
     ``matches`` must be cheap and exact (it runs on every invocation, before any parsing) and must
     not claim another source's events: the registry in ``alb_adapter/sources/__init__.py`` tries
     the sources in a documented order and takes the first that matches.
     """
 
-    __slots__ = ("description", "matches", "name", "parse_event", "render_response")
+    __slots__ = ("description", "label", "matches", "name", "parse_event", "render_response")
 
     def __init__(
         self,
         *,
         name: str,
+        label: str,
         description: str,
         matches: Matches,
         parse_event: ParseEvent,
         render_response: RenderResponse,
     ) -> None:
         self.name = name
+        self.label = label
         self.description = description
         self.matches = matches
         self.parse_event = parse_event

@@ -13,6 +13,7 @@ from .response import render_response
 
 ALB = Source(
     name="alb",
+    label="ALB",
     description="Application Load Balancer (requestContext.elb)",
     matches=is_alb_event,
     parse_event=parse_event,

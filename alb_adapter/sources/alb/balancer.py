@@ -14,7 +14,7 @@ import time
 from ...errors import InvalidEvent, InvalidResponse
 from ...log import logger
 from ...model import Response, is_valid_status
-from .request import b64decode
+from ..fields import b64decode
 from .response import ALB_MAX_HEADER_BYTES, ALB_MAX_JSON_BYTES, header_line_size, json_size
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)

@@ -8,6 +8,17 @@ from __future__ import annotations
 from ...errors import InvalidBody, InvalidEvent
 from ...log import logger
 from ...model import Request
+from ..fields import (
+    addressed,
+    check_text,
+    client_from_forwarded_for,
+    header_name,
+    is_token,
+    must_be,
+    parse_body,
+    parse_path,
+    query_text,
+)
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
 
@@ -20,12 +31,6 @@ if TYPE_CHECKING:
 
 SOURCE_NAME = "alb"
 HEALTH_CHECK_AGENT_PREFIX = "ELB-HealthChecker/"
-
-# Characters that may stay as they are in a rebuilt query or path: printable ASCII except the space
-# and '#'. '%' is kept, so existing escapes pass through untouched (never decoded and re-encoded).
-_QUERY_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "#")
-_PATH_SAFE = _QUERY_SAFE.replace("?", "")
-_QUERY_SAFE_BYTES = _QUERY_SAFE.encode("ascii")
 
 
 def is_alb_event(event: object) -> bool:
@@ -49,12 +54,12 @@ def parse_event(event: dict[str, object], context: object, config: Config) -> Re
     400 in the header mode ALB expects.
     """
     method = event.get("httpMethod")
-    if type(method) is not str or not _is_token(method):
+    if type(method) is not str or not is_token(method):
         if type(method) is not str or not method:
-            raise InvalidEvent("httpMethod", _must_be("a non-empty string", method))
+            raise InvalidEvent("httpMethod", must_be("a non-empty string", method))
         raise InvalidEvent("httpMethod", f"is not an HTTP method: {method!r}")
 
-    raw_path, path = _parse_path(event.get("path"))
+    raw_path, path = parse_path(event.get("path"))
 
     if is_multi_value(event):
         headers = _multi_value_headers(event["multiValueHeaders"])
@@ -74,7 +79,7 @@ def parse_event(event: dict[str, object], context: object, config: Config) -> Re
         query_string = _single_value_query(event.get("queryStringParameters"))
         forwarded_for = last.get("x-forwarded-for", "")
 
-    scheme, server = _addressed(
+    scheme, server = addressed(
         last.get("x-forwarded-proto"),
         last.get("x-forwarded-port"),
         last.get("host"),
@@ -84,7 +89,7 @@ def parse_event(event: dict[str, object], context: object, config: Config) -> Re
 
     body_error = None
     try:
-        body = _parse_body(event.get("body"), event.get("isBase64Encoded"))
+        body = parse_body(event.get("body"), event.get("isBase64Encoded"))
     except InvalidBody as exc:
         body, body_error = b"", exc
     request = Request(
@@ -96,7 +101,7 @@ def parse_event(event: dict[str, object], context: object, config: Config) -> Re
         body=body,
         scheme=scheme,
         server=server,
-        client=_client(forwarded_for, config.trusted_hops),
+        client=client_from_forwarded_for(forwarded_for, config.trusted_hops),
         health_check=user_agent.startswith(HEALTH_CHECK_AGENT_PREFIX),
         source=SOURCE_NAME,
         event=event,
@@ -108,65 +113,7 @@ def parse_event(event: dict[str, object], context: object, config: Config) -> Re
     return request
 
 
-def _is_token(text: str) -> bool:
-    """Non-empty printable ASCII without spaces or colons: a method or a header name."""
-    return (
-        bool(text) and text.isascii() and text.isprintable() and " " not in text and ":" not in text
-    )
-
-
-def _must_be(expected: str, value: object) -> str:
-    """The complaint about a field, naming the value's type only: a value may be a secret (a
-    cookie, a token in a query), and the error is logged by Lambda."""
-    if value is None:
-        return f"must be {expected} (it is missing or null)"
-    return f"must be {expected}, got {type(value).__name__}"
-
-
 # --------------------------------------------------------------------------- path and query
-
-
-def _parse_path(value: object) -> tuple[str, bytes]:
-    """(raw path, percent-decoded bytes) (rule 2). The raw form keeps every escape, so %2F stays
-    visible; only what cannot appear in a path is escaped."""
-    if type(value) is not str:
-        raise InvalidEvent("path", _must_be("a string", value))
-    raw = value or "/"
-    if raw[0] != "/":
-        raw = "/" + raw
-    if not _is_safe(raw) or "?" in raw:
-        raw = _quote(raw, _PATH_SAFE, "path")
-    if "%" not in raw:
-        return raw, raw.encode("ascii")
-    from urllib.parse import unquote_to_bytes  # only escaped paths need it (cold start)
-
-    return raw, unquote_to_bytes(raw)
-
-
-def _is_safe(text: str) -> bool:
-    """True when ``text`` needs no escaping to sit in a URL."""
-    try:
-        return not text.encode("ascii").translate(None, _QUERY_SAFE_BYTES)
-    except UnicodeEncodeError:
-        return False
-
-
-def _quote(text: str, safe: str, field: str) -> str:
-    """Percent-encode (as UTF-8) only what cannot appear in a URL; existing escapes stay."""
-    from urllib.parse import quote
-
-    try:
-        return quote(text, safe=safe)
-    except UnicodeEncodeError:
-        raise InvalidEvent(field, "contains text that is not valid Unicode") from None
-
-
-def _query_text(query: str, field: str) -> str:
-    """The query as it may sit in a URL: only what cannot appear there is escaped (rule 3).
-
-    Escaping the joined query is the same as escaping each key and value: ``=`` and ``&`` are
-    left as they are either way."""
-    return query if _is_safe(query) else _quote(query, _QUERY_SAFE, field)
 
 
 def _single_value_query(value: object) -> str:
@@ -175,18 +122,18 @@ def _single_value_query(value: object) -> str:
         return ""
     field = "queryStringParameters"
     if type(value) is not dict:
-        raise InvalidEvent(field, _must_be("an object of strings", value))
+        raise InvalidEvent(field, must_be("an object of strings", value))
     for key, item in value.items():
         if type(key) is not str:
             raise InvalidEvent(field, f"has a key that is not a string: {type(key).__name__}")
         if type(item) is not str:
-            raise InvalidEvent(f"{field}[{key!r}]", _must_be("a string", item))
+            raise InvalidEvent(f"{field}[{key!r}]", must_be("a string", item))
     query = "&".join(map("=".join, value.items()))
     if not query.isascii():  # only text beyond ASCII can be text HTTP cannot carry
         for key, item in value.items():
-            _check_text(key, field)
-            _check_text(item, f"{field}[{key!r}]")
-    return _query_text(query, field)
+            check_text(key, field)
+            check_text(item, f"{field}[{key!r}]")
+    return query_text(query, field)
 
 
 def _multi_value_query(value: object) -> str:
@@ -200,7 +147,7 @@ def _multi_value_query(value: object) -> str:
         return ""
     field = "multiValueQueryStringParameters"
     if type(value) is not dict:
-        raise InvalidEvent(field, _must_be("an object of string lists", value))
+        raise InvalidEvent(field, must_be("an object of string lists", value))
     if {list}.issuperset(map(type, value.values())):
         try:
             keys = "".join(value)  # even a key without values must be a string
@@ -209,7 +156,7 @@ def _multi_value_query(value: object) -> str:
             pass  # a key or an item that is not a string: the walk names it
         else:
             if keys.isascii() and query.isascii():
-                return _query_text(query, field)
+                return query_text(query, field)
     return walk_multi_value_query(value)
 
 
@@ -220,14 +167,14 @@ def walk_multi_value_query(value: dict[object, object]) -> str:
     for key, items in value.items():
         if type(key) is not str:
             raise InvalidEvent(field, f"has a key that is not a string: {type(key).__name__}")
-        _check_text(key, field)
+        check_text(key, field)
         for index, item in enumerate(_as_list(items, f"{field}[{key!r}]")):
             item_field = f"{field}[{key!r}][{index}]"
             if type(item) is not str:
-                raise InvalidEvent(item_field, _must_be("a string", item))
-            _check_text(item, item_field)
+                raise InvalidEvent(item_field, must_be("a string", item))
+            check_text(item, item_field)
             pairs.append(key + "=" + item)
-    return _query_text("&".join(pairs), field)
+    return query_text("&".join(pairs), field)
 
 
 def _as_list(items: object, field: str) -> list[object]:
@@ -238,7 +185,7 @@ def _as_list(items: object, field: str) -> list[object]:
         return []
     if type(items) is str:
         return [items]
-    raise InvalidEvent(field, _must_be("a list of strings", items))
+    raise InvalidEvent(field, must_be("a list of strings", items))
 
 
 # --------------------------------------------------------------------------- headers
@@ -254,7 +201,7 @@ def _single_value_headers(value: object) -> dict[str, str]:
     if value is None:
         return {}
     if type(value) is not dict:
-        raise InvalidEvent("headers", _must_be("an object of strings", value))
+        raise InvalidEvent("headers", must_be("an object of strings", value))
     if _clean_headers(value, value.values()):
         return value
     return walk_single_value_headers(value)
@@ -264,11 +211,11 @@ def walk_single_value_headers(value: dict[object, object]) -> dict[str, str]:
     """The reference path of ``_single_value_headers``: every name and value checked."""
     last: dict[str, str] = {}
     for name, item in value.items():
-        lower = _header_name(name, "headers")
+        lower = header_name(name, "headers")
         field = f"headers[{name!r}]"
         if type(item) is not str:
-            raise InvalidEvent(field, _must_be("a string", item))
-        _check_text(item, field)
+            raise InvalidEvent(field, must_be("a string", item))
+        check_text(item, field)
         # A hand-made event may spell one name twice (Host, host): one value per name, the last,
         # as ALB's single-value mode itself keeps.
         last.pop(lower, None)
@@ -280,7 +227,7 @@ def _multi_value_headers(value: object) -> Headers:
     """(lowercase name, value) pairs, every value of every name in order (rule 4); the fast
     check and the walk as in ``_single_value_headers``."""
     if type(value) is not dict:
-        raise InvalidEvent("multiValueHeaders", _must_be("an object of string lists", value))
+        raise InvalidEvent("multiValueHeaders", must_be("an object of string lists", value))
     lists = value.values()
     # Every entry a list (one C-level pass over their types), then the usual clean check.
     if {list}.issuperset(map(type, lists)) and _clean_headers(value, map("".join, lists)):
@@ -292,12 +239,12 @@ def walk_multi_value_headers(value: dict[object, object]) -> Headers:
     """The reference path of ``_multi_value_headers``: every name and item checked."""
     pairs: list[tuple[str, str]] = []
     for name, entry in value.items():
-        lower = _header_name(name, "multiValueHeaders")
+        lower = header_name(name, "multiValueHeaders")
         for index, item in enumerate(_as_list(entry, f"multiValueHeaders[{name!r}]")):
             field = f"multiValueHeaders[{name!r}][{index}]"
             if type(item) is not str:
-                raise InvalidEvent(field, _must_be("a string", item))
-            _check_text(item, field)
+                raise InvalidEvent(field, must_be("a string", item))
+            check_text(item, field)
             pairs.append((lower, item))
     return tuple(pairs)
 
@@ -325,108 +272,7 @@ def _clean_headers(names: Mapping[Any, object], values: Iterable[object]) -> boo
     )
 
 
-def _header_name(name: object, field: str) -> str:
-    if type(name) is not str or not _is_token(name):
-        raise InvalidEvent(field, f"has a key that is not a header name: {name!r:.60}")
-    return name.lower()
-
-
-def _check_text(value: str, field: str) -> None:
-    """Text must be encodable: JSON can carry lone surrogates, HTTP cannot."""
-    if value.isascii():
-        return
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidEvent(field, "is not valid Unicode") from None
-
-
 # --------------------------------------------------------------------------- addresses
 
 
-def _addressed(
-    proto: str | None, port_text: str | None, host: str | None, default_host: str
-) -> tuple[str, tuple[str, int]]:
-    """Scheme and (host, port) as the client addressed the load balancer (rule 6)."""
-    scheme = "https" if proto is not None and proto.strip().lower() == "https" else "http"
-    port = int(port_text) if port_text and _is_port(port_text) else 0
-    if not 0 < port < 65536:
-        port = 443 if scheme == "https" else 80
-    name = _host_name(host) if host else ""
-    return scheme, (name or default_host, port)
-
-
-def _is_port(text: str) -> bool:
-    """One to five ASCII digits: ``str.isdigit`` alone also takes ``²`` and ``١٢``, which ``int``
-    then refuses or reads as another number."""
-    return 0 < len(text) <= 5 and text.isascii() and text.isdigit()
-
-
-def _host_name(host: str) -> str:
-    """The Host header without its port; an IPv6 literal loses its brackets."""
-    host = host.strip()
-    if host.startswith("["):
-        end = host.find("]")
-        return host[1:end] if end > 0 else ""
-    return host.partition(":")[0]
-
-
-def _client(forwarded_for: str, trusted_hops: int) -> tuple[str, int] | None:
-    """The client address from X-Forwarded-For, trusting only the last ``trusted_hops`` entries
-    (rule 6).
-
-    ALB appends the address of the peer it saw, so with one trusted hop (ALB alone) the client is
-    the rightmost entry; everything to its left came from the client and can be forged. With a
-    CDN in front (two hops) it is the second from the right, and so on.
-    """
-    entries = [entry.strip() for entry in forwarded_for.split(",")]
-    entries = [entry for entry in entries if entry]
-    if trusted_hops == 0 or len(entries) < trusted_hops:
-        # Fewer entries than trusted proxies: the request did not come through all of them, so
-        # every entry may be the client's own (werkzeug's ProxyFix decides the same).
-        return None
-    return _address(entries[-trusted_hops])
-
-
-def _address(entry: str) -> tuple[str, int]:
-    """``ip``, ``ip:port`` or ``[v6]:port`` (ALB's xff_client_port format) -> (ip, port or 0)."""
-    if entry.startswith("["):
-        host, _, rest = entry[1:].partition("]")
-        port_text = rest[1:] if rest.startswith(":") else ""
-    elif entry.count(":") == 1:
-        host, _, port_text = entry.partition(":")
-    else:  # a bare IPv4 address, as ALB writes it, or a bare IPv6 one
-        host, port_text = entry, ""
-    port = int(port_text) if _is_port(port_text) else 0
-    return host, port if port < 65536 else 0
-
-
 # --------------------------------------------------------------------------- body
-
-
-def _parse_body(body: object, encoded: object) -> bytes:
-    """The body bytes per ``isBase64Encoded`` (rule 5): never guessed from the content type."""
-    if body is None or body == "":
-        return b""
-    if type(body) is not str:
-        raise InvalidEvent("body", _must_be("a string", body))
-    if encoded is None:
-        encoded = False
-    elif type(encoded) is not bool:
-        raise InvalidEvent("isBase64Encoded", _must_be("true or false", encoded))
-    if not encoded:
-        try:
-            return body.encode("utf-8")
-        except UnicodeEncodeError:
-            raise InvalidBody("is not valid Unicode text") from None
-    try:
-        return b64decode(body)
-    except ValueError:  # binascii.Error is one
-        raise InvalidBody("is not valid base64 although isBase64Encoded is true") from None
-
-
-def b64decode(text: str) -> bytes:
-    """Strict standard base64: no stray characters, correct padding."""
-    import binascii  # here, not at the top: only base64 bodies need it (cold start)
-
-    return binascii.a2b_base64(text, strict_mode=True)
