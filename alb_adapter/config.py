@@ -9,10 +9,12 @@ from __future__ import annotations
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-    from typing import Literal, TypedDict
+    from collections.abc import Callable, Iterable
+    from typing import Any, Literal, TypedDict
 
     MultiCookie = Literal["case-variants", "last", "error"]
+    # A Lambda handler of its own for the events that are not HTTP requests (sources/other.py).
+    NonHTTPHandler = Callable[[Any, Any], dict[str, object]]
 
     class ConfigOptions(TypedDict, total=False):
         """The keyword options every handler accepts (see Config)."""
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
         health_check_path: str | None
         max_response_bytes: int | None
         raise_app_exceptions: bool
+        non_http_handler: NonHTTPHandler | None
 
 
 DEFAULT_TEXT_CONTENT_TYPES: tuple[str, ...] = (
@@ -142,6 +145,10 @@ class Config:
     """Every handler option, validated (see the README's options table).
 
     A wrong type or value raises TypeError/ValueError at once, with the option's name first.
+    ``non_http_handler`` receives, as a Lambda handler would, every event that no source
+    recognises as an HTTP request (a warmer, a schedule, an SQS batch sharing the function); what
+    it returns is the function's result. Without it such an event raises UnsupportedEvent, which
+    says what the event is.
     ``health_check_path`` is the target group's health-check path exactly as configured there
     (``HealthCheckPath``): it is compared with the path ALB sends, before ``base_path`` is taken
     off, so ``/health`` stays ``/health`` whatever the base path.
@@ -153,6 +160,7 @@ class Config:
         "health_check_path",
         "max_response_bytes",
         "multi_cookie",
+        "non_http_handler",
         "raise_app_exceptions",
         "text_content_types",
         "trusted_hops",
@@ -167,6 +175,7 @@ class Config:
     health_check_path: str | None
     max_response_bytes: int | None
     raise_app_exceptions: bool
+    non_http_handler: NonHTTPHandler | None
     _warned: set[str]  # warnings given once per handler (not per process: tests build many)
 
     def __init__(
@@ -180,6 +189,7 @@ class Config:
         health_check_path: str | None = None,
         max_response_bytes: int | None = None,
         raise_app_exceptions: bool = False,
+        non_http_handler: NonHTTPHandler | None = None,
     ) -> None:
         if base_path != "":
             # "/account/" and "/account" mean the same mount point; "/" means no prefix.
@@ -237,6 +247,12 @@ class Config:
             "raise_app_exceptions",
             _require_bool("raise_app_exceptions", raise_app_exceptions),
         )
+        if non_http_handler is not None and not callable(non_http_handler):
+            raise TypeError(
+                "non_http_handler must be a function (event, context) -> result, got "
+                f"{type(non_http_handler).__name__}"
+            )
+        _set(self, "non_http_handler", non_http_handler)
         _set(self, "_warned", set())
 
     def warn_once(self, key: str) -> bool:

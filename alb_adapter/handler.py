@@ -10,7 +10,14 @@ explained 502 instead of an opaque one.
 from __future__ import annotations
 
 from .config import Config
-from .errors import AppError, HandlerClosed, InvalidBody, InvalidEvent, ResponseTooLarge
+from .errors import (
+    AppError,
+    HandlerClosed,
+    InvalidBody,
+    InvalidEvent,
+    ResponseTooLarge,
+    UnsupportedEvent,
+)
 from .log import logger
 from .model import plain_response
 from .sources import find_source
@@ -73,7 +80,12 @@ class BaseHandler:
         if self._closed:
             raise HandlerClosed(f"{type(self).__name__} was closed: build a new handler to call")
         config = self.config
-        source = find_source(event)
+        try:
+            source = find_source(event)
+        except UnsupportedEvent:
+            if config.non_http_handler is None:
+                raise
+            return config.non_http_handler(event, context)
         render_response = source.render_response
         try:
             request = source.parse_event(event, context, config)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..errors import UnsupportedEvent
 from .alb import ALB
 from .base import Source
+from .other import describe_non_http
 
 # In the order they are tried; each test is exact, so the order only matters for speed.
 SOURCES: tuple[Source, ...] = (ALB,)
@@ -30,6 +31,13 @@ def describe_unsupported(event: object) -> str:
     misuse = describe_misuse(event)
     if misuse:
         return misuse
+    kind = describe_non_http(event)
+    if kind:
+        return (
+            f"not an HTTP request: this is {kind}, and alb_adapter serves HTTP requests only "
+            f"({served}). To handle such events in the same function, give the handler "
+            "non_http_handler=<a function (event, context) -> result>"
+        )
     if not isinstance(event, dict):
         return f"expected an event from {served}, got {type(event).__name__}"
     seen = ", ".join(sorted(map(str, event))) or "no keys"
