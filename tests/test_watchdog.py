@@ -102,7 +102,11 @@ def test_invocations_do_not_wake_the_thread() -> None:
     watchdog = Watchdog()
     context = LambdaContext(timeout=30)
     watchdog.release(watchdog.watch(context.get_remaining_time_in_millis() / 1000, ("G", "/", "r")))
-    time.sleep(0.05)  # the thread takes its first look, as it does between invocations in Lambda
+    # The thread takes its first look, as it does between invocations in Lambda (waited for, not
+    # slept for: on a loaded machine the thread may take longer than any fixed pause).
+    looked_by = time.monotonic() + 10
+    while watchdog._waiting_until == float("inf") and time.monotonic() < looked_by:
+        time.sleep(0.001)
     for _ in range(2000):
         token = watchdog.watch(context.get_remaining_time_in_millis() / 1000, ("GET", "/", "r"))
         watchdog.release(token)
