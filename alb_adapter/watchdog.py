@@ -31,7 +31,16 @@ class Watchdog:
     """Deadlines of the invocations in progress (several when threads share the process, as in
     the local ALB or a test suite), and the thread that reports the ones that pass."""
 
-    __slots__ = ("_condition", "_due", "_latest", "_thread", "_tokens", "_waiting_until", "wakeups")
+    __slots__ = (
+        "_condition",
+        "_due",
+        "_latest",
+        "_thread",
+        "_tokens",
+        "_waiting_until",
+        "looks",
+        "wakeups",
+    )
 
     def __init__(self) -> None:
         self._condition: threading.Condition | None = None
@@ -43,12 +52,15 @@ class Watchdog:
         self._waiting_until = float("inf")
         self._latest = 0.0  # the latest deadline armed, released or not
         self.wakeups = 0  # how often an invocation woke the thread: rarely, never once per call
+        self.looks = 0  # how often the thread looked at the deadlines (woken, or on time)
 
     def watch(self, remaining_seconds: float, what: tuple[str, str, object]) -> int:
         """Report ``what`` if it is still running ``WARNING_MARGIN_SECONDS`` before the end of
         ``remaining_seconds``; returns the token to give to ``release``."""
-        condition = self._condition or self._start()
+        # Read the clock first: starting the thread (the first call) takes time that is not the
+        # invocation's, and a deadline pushed later by it would make every later one look earlier.
         when = time.monotonic() + max(remaining_seconds - WARNING_MARGIN_SECONDS, 0.0)
+        condition = self._condition or self._start()
         token = next(self._tokens)
         self._due[token] = (when, what)
         self._latest = max(self._latest, when)
@@ -77,9 +89,6 @@ class Watchdog:
         assert condition is not None
         with condition:
             while True:
-                # While looking, any new deadline wakes the thread again (its notify waits for
-                # the lock, which wait() releases), so none is missed between the look and the wait.
-                self._waiting_until = float("inf")
                 now = time.monotonic()
                 for token, (when, what) in list(self._due.items()):
                     if when <= now and self._due.pop(token, None) is not None:
@@ -100,6 +109,15 @@ class Watchdog:
                 else:
                     target = float("inf")  # idle: the next invocation wakes the thread
                 self._waiting_until = target
+                self.looks += 1
+                # An invocation armed while the thread looked compared its deadline with the
+                # previous target and may not have woken it; it is in _due by now (watch() writes
+                # _due before it reads _waiting_until), so one more look finds it. Clearing
+                # _waiting_until during the look instead would make every invocation arriving
+                # then wake the thread, each wakeup opening the next look: once per invocation
+                # under load.
+                if any(when < target for when, _ in list(self._due.values())):
+                    continue
                 condition.wait(None if target == float("inf") else target - now)
 
 
