@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 ERROR_HEADER = "x-alb-emulator-error"
 # What may stay unescaped in a path (RFC 3986 pchar and "/"), for environs without the raw URI.
 _PATH_SAFE = "/:@!$&'()*+,;=~-._"
+# What a request line carries as it is: printable ASCII. The rest (non-ASCII bytes, spaces,
+# controls) a client percent-escapes before sending, as UTF-8 bytes.
+_REQUEST_LINE_SAFE = "".join(map(chr, range(0x21, 0x7F)))
 # CGI gives these headers variables of their own, without the HTTP_ prefix.
 _CGI_HEADERS = {"CONTENT_TYPE": "content-type", "CONTENT_LENGTH": "content-length"}
 
@@ -106,21 +109,36 @@ class ALBWSGIApp:
 
 
 def request_target(environ: WSGIEnvironment) -> str:
-    """The request target as the client sent it: the server's raw URI where it gives one
-    (``REQUEST_URI``/``RAW_URI``, as werkzeug, gunicorn and uWSGI do), else the PEP 3333 path
-    escaped again, with the query string."""
+    """The request target as the client sent it: the path from the server's raw URI where it
+    gives one (``REQUEST_URI``/``RAW_URI``, as werkzeug, gunicorn and uWSGI do: the only place
+    ``%2F`` is still told from ``/``), else the PEP 3333 path escaped again; the query from
+    ``QUERY_STRING``, which every server fills with the raw query (werkzeug's ``REQUEST_URI``
+    leaves out a query given as ``query_string=``).
+
+    Bytes a request line cannot carry raw are percent-escaped, as an HTTP client escapes them:
+    werkzeug's ``client.get("/café")`` puts the UTF-8 bytes of ``é`` in ``REQUEST_URI`` (one
+    character per byte, PEP 3333), and ALB's event gets ``/caf%C3%A9``, as from a browser.
+    """
     raw = environ.get("REQUEST_URI") or environ.get("RAW_URI")
     if isinstance(raw, str) and raw:
-        if "://" in raw.partition("?")[0]:  # absolute form: keep only the path and query
-            after_authority = raw.partition("://")[2]
+        raw_path = raw.partition("?")[0]
+        if "://" in raw_path:  # absolute form: keep only the path
+            after_authority = raw_path.partition("://")[2]
             slash = after_authority.find("/")
-            raw = after_authority[slash:] if slash >= 0 else "/"
-        return raw
-    # PEP 3333 native strings hold the path's bytes one per character.
-    path_bytes = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode("latin-1")
-    path = quote(path_bytes, safe=_PATH_SAFE) or "/"
-    query = environ.get("QUERY_STRING", "")
+            raw_path = after_authority[slash:] if slash >= 0 else "/"
+        path = _escape_for_request_line(raw_path) or "/"
+    else:
+        # PEP 3333 native strings hold the path's bytes one per character.
+        script_and_path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        path = quote(script_and_path.encode("latin-1"), safe=_PATH_SAFE) or "/"
+    query = _escape_for_request_line(environ.get("QUERY_STRING", ""))
     return f"{path}?{query}" if query else path
+
+
+def _escape_for_request_line(native: str) -> str:
+    """Percent-escape the bytes of a PEP 3333 native string that are not printable ASCII;
+    existing escapes and everything else stay byte for byte."""
+    return quote(native.encode("latin-1"), safe=_REQUEST_LINE_SAFE)
 
 
 def wire_headers(environ: WSGIEnvironment) -> Headers:
