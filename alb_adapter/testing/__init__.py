@@ -13,6 +13,12 @@ sends requests through a handler exactly as ALB does.
     from werkzeug.test import Client                           # any WSGI test tool or server
     client = Client(ALBWSGIApp(handler))
 
+Your framework's own test client through the same path, changed in one place:
+``alb_adapter.testing.flask`` (``use_alb(app)``), ``alb_adapter.testing.django``
+(``ALBDjangoClient`` as ``client_class``), ``alb_adapter.testing.starlette`` (a ``TestClient``);
+and a pytest plugin (``alb_adapter/testing/pytest_plugin.py``: ``alb_client``, ``alb_event``...).
+``AsyncALBClient`` is ``ALBClient`` for tests running in an event loop.
+
 ``ALBClient`` is an ``httpx.Client``: each request becomes the event ALB builds, the answer is
 judged as ALB judges it (a 502 wherever ALB would answer 502, the reason in the
 ``x-alb-emulator-error`` header), and cookies, redirects and JSON work as with any httpx client.
