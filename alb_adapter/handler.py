@@ -134,22 +134,24 @@ class BaseHandler:
             if config.raise_app_exceptions:
                 raise
             logger().exception(
-                "%s %s: the application's response cannot be sent through ALB; answering 500",
+                "%s %s: the application's response cannot be sent through %s; answering 500",
                 request.method,
                 request.raw_path,
+                source.label,
             )
             return render_response(_internal_error(), request, config)
         except ResponseTooLarge as exc:
             logger().error(
-                "%s %s: %s; ALB would answer an unexplained 502, answering 502 with a reason",
+                "%s %s: %s; %s would fail it without a word, answering 502 with a reason",
                 request.method,
                 request.raw_path,
                 exc,
+                source.label,
             )
             return render_response(
                 plain_response(
                     502,
-                    "Bad Gateway: the response is larger than the load balancer accepts "
+                    f"Bad Gateway: the response is larger than {source.label} accepts "
                     f"({exc.part}: {exc.size} bytes, limit {exc.limit}).\n",
                 ),
                 request,

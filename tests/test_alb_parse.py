@@ -384,22 +384,21 @@ def test_a_browser_is_not_a_health_check(multi: bool) -> None:
 
 @pytest.mark.parametrize("value", [None, [], "GET /", 42])
 def test_not_an_object_is_unsupported(value: object) -> None:
-    with pytest.raises(UnsupportedEvent, match=r"expected an event from Application Load Balancer"):
+    with pytest.raises(
+        UnsupportedEvent, match=r"expected an event \(a JSON object\) from ALB, API"
+    ):
         find_source(value)
 
 
-def test_api_gateway_event_is_unsupported_and_the_error_names_what_it_saw() -> None:
-    v2 = {
-        "version": "2.0",
-        "rawPath": "/x",
-        "requestContext": {"http": {"method": "GET"}, "domainName": "x.lambda-url.aws"},
-    }
+def test_an_alb_event_without_its_marker_is_unsupported_and_the_error_says_what_it_lacks() -> None:
+    evt = event(False)
+    del evt["requestContext"]
     with pytest.raises(UnsupportedEvent) as caught:
-        find_source(v2)
+        find_source(evt)
     assert str(caught.value) == (
-        "not an event from a source alb_adapter serves (Application Load Balancer "
-        "(requestContext.elb)): the event has: rawPath, requestContext, version; "
-        "requestContext has: domainName, http"
+        "not an event from a source alb_adapter serves: it looks most like ALB, but lacks "
+        "requestContext.elb (Application Load Balancer (requestContext.elb)); the event has: "
+        "body, headers, httpMethod, isBase64Encoded, path, queryStringParameters"
     )
 
 

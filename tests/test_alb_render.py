@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from alb_adapter import AppError, Config, ResponseTooLarge
 from alb_adapter.model import Request, Response
+from alb_adapter.sources import rendering
 from alb_adapter.sources.alb import response as alb_response
 from alb_adapter.sources.alb.request import parse_event
 from alb_adapter.sources.alb.response import render_response
@@ -484,9 +485,9 @@ def test_the_size_bound_is_never_below_the_exact_size(
     never be smaller than the size, whatever needs escaping."""
     grouped, header_bytes = alb_response.group_headers([("Content-Type", content_type), *headers])
     config = Config()
-    text, is_base64 = alb_response._encode_body(body, grouped, config)
+    text, is_base64 = rendering.encode_body(body, grouped, config)
     result = alb_response._render(200, "200 OK", grouped, text, is_base64, multi, config)
-    bound = alb_response._json_size_bound(header_bytes, body, text, is_base64)
+    bound = rendering.json_size_bound(header_bytes, body, text, is_base64)
     assert bound >= alb_response.json_size(result)
 
 
@@ -505,10 +506,10 @@ def test_text_type_memo_answers_as_the_function_cold_and_warm(
 ) -> None:
     text_types = Config().text_content_types
     if clear_first:
-        alb_response._is_text_type.cache_clear()
-    reference = alb_response._is_text_type.__wrapped__(content_type, text_types)
-    assert alb_response._is_text_type(content_type, text_types) is reference  # cold or warm
-    assert alb_response._is_text_type(content_type, text_types) is reference  # warm
+        rendering.is_text_type.cache_clear()
+    reference = rendering.is_text_type.__wrapped__(content_type, text_types)
+    assert rendering.is_text_type(content_type, text_types) is reference  # cold or warm
+    assert rendering.is_text_type(content_type, text_types) is reference  # warm
 
 
 @settings(max_examples=300, deadline=None)

@@ -43,7 +43,7 @@ HAND_MADE = [
 def served() -> str:
     from alb_adapter.sources import SOURCES
 
-    return "; ".join(source.description for source in SOURCES)
+    return ", ".join(source.label for source in SOURCES)
 
 
 def message(kind: str) -> str:
@@ -115,14 +115,27 @@ def test_hand_made_non_http_events_are_named(event: dict[str, Any], kind: str) -
         assert str(caught.value) == message(kind)
 
 
-def test_an_unknown_event_lists_its_keys_never_its_values() -> None:
+def test_an_unknown_event_names_the_closest_source_never_a_value() -> None:
     event = {"version": "distant-future", "secret": "s3cr3t-token"}
     for handler in handlers():
         with handler, pytest.raises(UnsupportedEvent) as caught:
             handler(event, None)
         assert str(caught.value) == (
+            "not an event from a source alb_adapter serves: it looks most like API Gateway HTTP "
+            "API (payload 2.0), but lacks rawPath, rawQueryString, requestContext.http (API "
+            "Gateway HTTP API, payload 2.0 (version 2.0 with requestContext.http, any domain but "
+            "*.lambda-url.*)); the event has: secret, version"
+        )
+
+
+def test_an_event_like_no_source_lists_its_keys() -> None:
+    event = {"kind": "ping", "token": "s3cr3t-token"}
+    for handler in handlers():
+        with handler, pytest.raises(UnsupportedEvent) as caught:
+            handler(event, None)
+        assert str(caught.value) == (
             f"not an event from a source alb_adapter serves ({served()}): "
-            "the event has: secret, version"
+            "the event has: kind, token"
         )
 
 

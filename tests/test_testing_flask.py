@@ -413,7 +413,7 @@ def test_a_response_over_one_megabyte_is_the_handlers_explained_502(
     assert response.status_code == 502
     size = 1_100_158 if multi else 1_100_146
     body = (
-        "Bad Gateway: the response is larger than the load balancer accepts "
+        "Bad Gateway: the response is larger than ALB accepts "
         f"(response JSON: {size} bytes, limit 1000000).\n"
     ).encode()
     assert headers_of(response) == [

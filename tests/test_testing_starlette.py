@@ -426,7 +426,7 @@ def test_a_response_over_1_mb_is_a_502(multi: bool) -> None:
     # multi-value mode's lists add 12 bytes of JSON: ["..."] twice.
     size = 1_066_824 if multi else 1_066_812
     reason = (
-        "Bad Gateway: the response is larger than the load balancer accepts "
+        "Bad Gateway: the response is larger than ALB accepts "
         f"(response JSON: {size} bytes, limit 1000000).\n"
     )
     assert response.status_code == 502

@@ -636,7 +636,7 @@ def test_oversized_response_answers_502_with_the_reason(
     status, headers, body = normalize(response)
     assert (status, headers) == (502, TEXT)
     match = re.fullmatch(
-        rb"Bad Gateway: the response is larger than the load balancer accepts "
+        rb"Bad Gateway: the response is larger than ALB accepts "
         rb"\(response JSON: (12001\d\d) bytes, limit 1000000\)\.\n",
         body,
     )
@@ -709,7 +709,7 @@ def test_response_headers_over_albs_32_kb_answer_502(multi: bool) -> None:
     status, headers, body = normalize(response)
     assert (status, headers) == (502, TEXT)
     assert body.startswith(
-        b"Bad Gateway: the response is larger than the load balancer accepts (response headers: "
+        b"Bad Gateway: the response is larger than ALB accepts (response headers: "
     )
 
 

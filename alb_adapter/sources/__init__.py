@@ -9,11 +9,22 @@ from __future__ import annotations
 
 from ..errors import UnsupportedEvent
 from .alb import ALB
+from .apigateway_v1 import API_GATEWAY_HTTP_V1, API_GATEWAY_REST
+from .apigateway_v2 import API_GATEWAY_HTTP_V2, FUNCTION_URL
 from .base import Source
+from .lattice import VPC_LATTICE_V1, VPC_LATTICE_V2
 from .other import describe_non_http
 
 # In the order they are tried; each test is exact, so the order only matters for speed.
-SOURCES: tuple[Source, ...] = (ALB,)
+SOURCES: tuple[Source, ...] = (
+    ALB,
+    API_GATEWAY_HTTP_V2,
+    FUNCTION_URL,
+    VPC_LATTICE_V2,
+    VPC_LATTICE_V1,
+    API_GATEWAY_HTTP_V1,
+    API_GATEWAY_REST,
+)
 
 
 def find_source(event: object) -> Source:
@@ -27,7 +38,7 @@ def find_source(event: object) -> Source:
 def describe_unsupported(event: object) -> str:
     """What the event looks like, for the error: its keys and those of its requestContext (never
     its values, which may hold secrets)."""
-    served = "; ".join(source.description for source in SOURCES)
+    served = ", ".join(source.label for source in SOURCES)
     misuse = describe_misuse(event)
     if misuse:
         return misuse
@@ -39,14 +50,47 @@ def describe_unsupported(event: object) -> str:
             "non_http_handler=<a function (event, context) -> result>"
         )
     if not isinstance(event, dict):
-        return f"expected an event from {served}, got {type(event).__name__}"
+        return f"expected an event (a JSON object) from {served}, got {type(event).__name__}"
     seen = ", ".join(sorted(map(str, event))) or "no keys"
     request_context = event.get("requestContext")
     inner = ""
     if isinstance(request_context, dict):
         keys = ", ".join(sorted(map(str, request_context))) or "no keys"
         inner = f"; requestContext has: {keys}"
-    return f"not an event from a source alb_adapter serves ({served}): the event has: {seen}{inner}"
+    closest = _closest_source(event)
+    if closest is None:
+        return (
+            f"not an event from a source alb_adapter serves ({served}): "
+            f"the event has: {seen}{inner}"
+        )
+    source, missing = closest
+    lacks = f"lacks {', '.join(missing)}" if missing else "its values do not fit"
+    return (
+        f"not an event from a source alb_adapter serves: it looks most like {source.label}, "
+        f"but {lacks} ({source.description}); the event has: {seen}{inner}"
+    )
+
+
+def _closest_source(event: dict[object, object]) -> tuple[Source, list[str]] | None:
+    """The source whose identifying keys the event has most of (the first on a tie, in the
+    registry's order), and those it lacks; None when it has none of any source's."""
+    best: tuple[Source, list[str]] | None = None
+    best_count = 0
+    for source in SOURCES:
+        missing = [key for key in source.known_by if not _has(event, key)]
+        count = len(source.known_by) - len(missing)
+        if count > best_count:
+            best, best_count = (source, missing), count
+    return best
+
+
+def _has(event: dict[object, object], dotted: str) -> bool:
+    node: object = event
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or node.get(part) is None:
+            return False
+        node = node[part]
+    return True
 
 
 def describe_misuse(event: object) -> str | None:

@@ -18,6 +18,7 @@ ALB = Source(
     matches=is_alb_event,
     parse_event=parse_event,
     render_response=render_response,
+    known_by=("httpMethod", "path", "requestContext.elb"),
 )
 
 __all__ = ["ALB"]

@@ -14,8 +14,9 @@ import time
 from ...errors import InvalidEvent, InvalidResponse
 from ...log import logger
 from ...model import Response, is_valid_status
-from ..fields import b64decode
-from .response import ALB_MAX_HEADER_BYTES, ALB_MAX_JSON_BYTES, header_line_size, json_size
+from ..rendering import header_line_size, json_size
+from ..service_side import decode_response_body, describe_status, is_request_text_type
+from .response import ALB_MAX_HEADER_BYTES, ALB_MAX_JSON_BYTES
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
 
@@ -25,9 +26,6 @@ if TYPE_CHECKING:
 
     from ...model import Headers
 
-# The request-body rule of ALB: these types travel as text, everything else (and anything with a
-# Content-Encoding) as base64.
-ALB_REQUEST_TEXT_TYPES = ("application/json", "application/javascript", "application/xml")
 HEALTH_CHECK_USER_AGENT = "ELB-HealthChecker/2.0"
 # What the test helpers and the CLI put in an event when the caller names no client or host.
 EXAMPLE_CLIENT_IP = "198.51.100.7"  # TEST-NET-2: never a real client
@@ -189,8 +187,7 @@ def _alb_sends_base64(lowercase_headers: list[tuple[str, str]]) -> bool:
             return True
         if name == "content-type":
             content_type = value
-    media_type = content_type.partition(";")[0].strip().lower()
-    return not (media_type.startswith("text/") or media_type in ALB_REQUEST_TEXT_TYPES)
+    return not is_request_text_type(content_type.partition(";")[0].strip().lower())
 
 
 def forwarded_headers(
@@ -257,7 +254,7 @@ def parse_response(
     status = payload.get("statusCode")
     if not is_valid_status(status):
         raise InvalidResponse(
-            f"statusCode must be an integer from 100 to 599, got {_describe_status(status)}"
+            f"statusCode must be an integer from 100 to 599, got {describe_status(status)}"
         )
     assert isinstance(status, int)
     description = payload.get("statusDescription")
@@ -297,21 +294,7 @@ def parse_response(
     body_text = payload.get("body", "")
     if not isinstance(body_text, str):
         raise InvalidResponse(f"body must be a string, got {type(body_text).__name__}")
-    if encoded:
-        try:
-            body = b64decode(body_text)
-        except ValueError:  # binascii.Error is one
-            raise InvalidResponse("isBase64Encoded is true but body is not valid base64") from None
-    else:
-        body = body_text.encode("utf-8", "surrogatepass")
-    return Response(status, headers, body, reason)
-
-
-def _describe_status(status: object) -> str:
-    """An out-of-range number is worth showing; anything else only by its type (rule 15)."""
-    if isinstance(status, int) and not isinstance(status, bool):
-        return str(status)
-    return type(status).__name__
+    return Response(status, headers, decode_response_body(body_text, encoded), reason)
 
 
 def _reject_nulls(payload: dict[str, object]) -> None:

@@ -5,19 +5,22 @@ Each rule followed here is stated, with its evidence, in docs/alb-behaviour.md (
 
 from __future__ import annotations
 
-from ...errors import InvalidBody, InvalidEvent
+from ...errors import InvalidEvent
 from ...log import logger
 from ...model import Request
 from ..fields import (
     addressed,
+    as_list,
     check_text,
+    checked_request,
     client_from_forwarded_for,
     header_name,
-    is_token,
+    multi_value_header_pairs,
     must_be,
-    parse_body,
+    parse_method,
     parse_path,
     query_text,
+    read_body,
 )
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
@@ -53,12 +56,7 @@ def parse_event(event: dict[str, object], context: object, config: Config) -> Re
     (carrying the rest of the request) when the body cannot be decoded, so the handler can answer
     400 in the header mode ALB expects.
     """
-    method = event.get("httpMethod")
-    if type(method) is not str or not is_token(method):
-        if type(method) is not str or not method:
-            raise InvalidEvent("httpMethod", must_be("a non-empty string", method))
-        raise InvalidEvent("httpMethod", f"is not an HTTP method: {method!r}")
-
+    method = parse_method(event.get("httpMethod"), "httpMethod")
     raw_path, path = parse_path(event.get("path"))
 
     if is_multi_value(event):
@@ -87,11 +85,7 @@ def parse_event(event: dict[str, object], context: object, config: Config) -> Re
     )
     user_agent = last.get("user-agent", "")
 
-    body_error = None
-    try:
-        body = parse_body(event.get("body"), event.get("isBase64Encoded"))
-    except InvalidBody as exc:
-        body, body_error = b"", exc
+    body, body_error = read_body(event.get("body"), event.get("isBase64Encoded"))
     request = Request(
         method=method,
         raw_path=raw_path,
@@ -107,10 +101,7 @@ def parse_event(event: dict[str, object], context: object, config: Config) -> Re
         event=event,
         context=context,
     )
-    if body_error is not None:
-        body_error.request = request  # so the 400 goes out in the header mode ALB expects
-        raise body_error
-    return request
+    return checked_request(request, body_error)
 
 
 # --------------------------------------------------------------------------- path and query
@@ -168,24 +159,13 @@ def walk_multi_value_query(value: dict[object, object]) -> str:
         if type(key) is not str:
             raise InvalidEvent(field, f"has a key that is not a string: {type(key).__name__}")
         check_text(key, field)
-        for index, item in enumerate(_as_list(items, f"{field}[{key!r}]")):
+        for index, item in enumerate(as_list(items, f"{field}[{key!r}]")):
             item_field = f"{field}[{key!r}][{index}]"
             if type(item) is not str:
                 raise InvalidEvent(item_field, must_be("a string", item))
             check_text(item, item_field)
             pairs.append(key + "=" + item)
     return query_text("&".join(pairs), field)
-
-
-def _as_list(items: object, field: str) -> list[object]:
-    """A multi-value entry: a list; a bare string (seen in hand-made events) counts as one value."""
-    if type(items) is list:
-        return items
-    if items is None:
-        return []
-    if type(items) is str:
-        return [items]
-    raise InvalidEvent(field, must_be("a list of strings", items))
 
 
 # --------------------------------------------------------------------------- headers
@@ -237,16 +217,7 @@ def _multi_value_headers(value: object) -> Headers:
 
 def walk_multi_value_headers(value: dict[object, object]) -> Headers:
     """The reference path of ``_multi_value_headers``: every name and item checked."""
-    pairs: list[tuple[str, str]] = []
-    for name, entry in value.items():
-        lower = header_name(name, "multiValueHeaders")
-        for index, item in enumerate(_as_list(entry, f"multiValueHeaders[{name!r}]")):
-            field = f"multiValueHeaders[{name!r}][{index}]"
-            if type(item) is not str:
-                raise InvalidEvent(field, must_be("a string", item))
-            check_text(item, field)
-            pairs.append((lower, item))
-    return tuple(pairs)
+    return tuple(multi_value_header_pairs(value, "multiValueHeaders"))
 
 
 def _clean_headers(names: Mapping[Any, object], values: Iterable[object]) -> bool:

@@ -200,7 +200,7 @@ def test_an_archive_download_only_fails_behind_alb(client: FlaskClient, how: str
         assert response.status_code == 502
         assert response.mimetype == "text/plain"
         assert re.fullmatch(
-            r"Bad Gateway: the response is larger than the load balancer accepts "
+            r"Bad Gateway: the response is larger than ALB accepts "
             r"\(response JSON: 10\d{5} bytes, limit 1000000\)\.\n",
             response.get_data(as_text=True),
         )

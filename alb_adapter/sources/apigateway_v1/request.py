@@ -1,0 +1,332 @@
+"""Payload 1.0 event -> Request: the request side of API Gateway REST APIs and of HTTP APIs using
+payload format 1.0, run on every invocation.
+
+Both services send one format and differ where it matters. A REST API sends ``path`` as the
+client sent it (still percent-encoded) but without the stage its execute-api URL carries; an HTTP
+API sends ``path`` already percent-decoded, with a named stage at its start. Both send the query
+decoded, so the raw query is rebuilt, and both keep the client's spelling of header names. Every
+rule, with its evidence and what is still unconfirmed, is in docs/sources/apigateway_v1.md.
+"""
+
+from __future__ import annotations
+
+from ...errors import InvalidEvent
+from ...model import Request
+from ..fields import (
+    api_gateway_addressed,
+    as_list,
+    check_text,
+    checked_request,
+    domain_name,
+    header_name,
+    multi_value_header_pairs,
+    must_be,
+    parse_decoded_path,
+    parse_method,
+    parse_path,
+    read_body,
+    stage_prefix,
+)
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
+
+if TYPE_CHECKING:
+    from ...config import Config
+    from ...model import Headers
+
+REST_SOURCE_NAME = "apigw-rest"
+HTTP_V1_SOURCE_NAME = "apigw-http-v1"
+# Characters of an IPv4 or IPv6 address (a cheap test: ``ipaddress`` costs a cold-start import).
+_ADDRESS_BYTES = b"0123456789abcdefABCDEF.:"
+
+
+# --------------------------------------------------------------------------- detection
+
+
+def _is_http_event_context(request_context: object) -> bool:
+    """False for the WebSocket events that share the format's keys (``httpMethod``, ``path``,
+    ``resource`` and both header maps on ``$connect``) but are not HTTP requests."""
+    return not (
+        type(request_context) is dict
+        and ("eventType" in request_context or "connectionId" in request_context)
+    )
+
+
+def _has_resource_id(request_context: object) -> bool:
+    """Whether ``requestContext.resourceId`` names a resource. REST APIs have resources; HTTP
+    APIs have routes and send ``resourceId: null``."""
+    if type(request_context) is not dict:
+        return False
+    resource_id = request_context.get("resourceId")
+    return type(resource_id) is str and resource_id != ""
+
+
+def is_rest_event(event: object) -> bool:
+    """A REST API proxy event: ``httpMethod`` and ``resource``, and no ``version``.
+
+    SAM CLI's local emulation of a REST API adds ``"version": "1.0"``; such an event is still
+    told from an HTTP API's by its resource id, which only REST APIs have.
+    """
+    if type(event) is not dict or "httpMethod" not in event or "resource" not in event:
+        return False
+    request_context = event.get("requestContext")
+    if not _is_http_event_context(request_context):
+        return False
+    version = event.get("version")
+    return version is None or (version == "1.0" and _has_resource_id(request_context))
+
+
+def is_http_v1_event(event: object) -> bool:
+    """An HTTP API event in payload format 1.0: ``httpMethod`` and ``"version": "1.0"``.
+
+    A number in ``version`` (``2``, as a .NET test fixture of a 1.0 event has it) is taken for the
+    same format: only payload 1.0 has ``httpMethod``, and payload 2.0 says ``"2.0"`` as a string.
+    """
+    if type(event) is not dict or "httpMethod" not in event:
+        return False
+    version = event.get("version")
+    if version != "1.0" and type(version) not in (int, float):
+        return False
+    request_context = event.get("requestContext")
+    return _is_http_event_context(request_context) and not _has_resource_id(request_context)
+
+
+# --------------------------------------------------------------------------- the two formats
+
+
+def parse_rest_event(event: dict[str, object], context: object, config: Config) -> Request:
+    """Turn a REST API event into a Request.
+
+    ``path`` is the raw path; on the execute-api host the client's URL also carried the stage,
+    which ``path`` lacks: it is put back in front and becomes ``root_path``, so the app routes
+    without it and builds URLs with it. On a custom domain the path is taken as it is (its API
+    mapping's base path, if any, stays in it: the handler's ``base_path`` takes it off).
+    """
+    request_context = _request_context(event.get("requestContext"))
+    headers = _headers(event.get("multiValueHeaders"), event.get("headers"))
+    raw_path, path = parse_path(event.get("path"))
+    root_path = stage_prefix(request_context.get("stage"), _host(request_context, headers))
+    if root_path:
+        raw_path = root_path.decode("ascii") + raw_path
+        path = root_path + path
+    return _parse(
+        event,
+        context,
+        config,
+        request_context,
+        headers,
+        raw_path,
+        path,
+        root_path,
+        REST_SOURCE_NAME,
+    )
+
+
+def parse_http_v1_event(event: dict[str, object], context: object, config: Config) -> Request:
+    """Turn an HTTP API payload 1.0 event into a Request.
+
+    ``path`` is taken as already percent-decoded, as payload 2.0's is: it is re-encoded only
+    where a character cannot appear in a URL, and never decoded again. That is unconfirmed for
+    1.0 (docs/sources/apigateway_v1.md): were it raw, a client's ``%20`` would reach the app as
+    the text ``%20``, never as a wrongly decoded character. A named stage called on the
+    execute-api host is at its start and becomes ``root_path``.
+    """
+    request_context = _request_context(event.get("requestContext"))
+    headers = _headers(event.get("multiValueHeaders"), event.get("headers"))
+    raw_path, path = parse_decoded_path(event.get("path"), "path")
+    root_path = stage_prefix(request_context.get("stage"), _host(request_context, headers), path)
+    return _parse(
+        event,
+        context,
+        config,
+        request_context,
+        headers,
+        raw_path,
+        path,
+        root_path,
+        HTTP_V1_SOURCE_NAME,
+    )
+
+
+def _parse(
+    event: dict[str, object],
+    context: object,
+    config: Config,
+    request_context: dict[str, object],
+    headers: Headers,
+    raw_path: str,
+    path: bytes,
+    root_path: bytes,
+    source: str,
+) -> Request:
+    """Everything both formats send alike: method, query, address, body.
+
+    Raises InvalidBody carrying the rest of the request, so the handler answers 400 in this
+    format without calling the app.
+    """
+    method = parse_method(event.get("httpMethod"), "httpMethod")
+
+    last = dict(headers)  # the last value of each name
+    scheme, server = api_gateway_addressed(last, request_context, config.default_host)
+    body, body_error = read_body(event.get("body"), event.get("isBase64Encoded"))
+    if body and "content-length" not in last:
+        # A REST API drops the client's Content-Length; apps that read it (Django's multipart
+        # parser under ASGI) would see an empty body without one.
+        headers = (*headers, ("content-length", str(len(body))))
+    request = Request(
+        method=method,
+        raw_path=raw_path,
+        path=path,
+        root_path=root_path,
+        query_string=_query(
+            event.get("multiValueQueryStringParameters"), event.get("queryStringParameters")
+        ),
+        headers=headers,
+        body=body,
+        scheme=scheme,
+        server=server,
+        client=_client(request_context.get("identity")),
+        health_check=False,
+        source=source,
+        event=event,
+        context=context,
+    )
+    return checked_request(request, body_error)
+
+
+def _request_context(value: object) -> dict[str, object]:
+    """``requestContext``; absent or null (hand-made and some invoked events) reads as empty."""
+    if value is None:
+        return {}
+    if type(value) is not dict:
+        raise InvalidEvent("requestContext", must_be("an object", value))
+    return value
+
+
+# --------------------------------------------------------------------------- stage
+
+
+def _host(request_context: dict[str, object], headers: Headers) -> str | None:
+    """The host whose URL may carry the stage: ``requestContext.domainName``, else (hand-made
+    events and SAM's local emulation may lack it) the last Host header."""
+    host = domain_name(request_context)
+    if host is None:
+        host = next((value for name, value in reversed(headers) if name == "host"), None)
+    return host
+
+
+# --------------------------------------------------------------------------- headers and query
+
+
+def _headers(multi: object, single: object) -> Headers:
+    """(lowercase name, value) pairs: every value of ``multiValueHeaders`` in order, then any
+    name only ``headers`` has (hand-made events may fill one map less than the other).
+
+    A REST API keeps the client's spelling of a name and keeps spellings apart (``X-Token`` and
+    ``x-token`` are two keys): they are merged here by lowercasing, which also reads an HTTP
+    API's names alike whether it lowercases them or not (unconfirmed for 1.0). Where both maps
+    name a header, ``multiValueHeaders`` holds every value and ``headers`` only the last; several
+    ``cookie`` entries (an HTTP/2 client's split cookies, unconfirmed) are kept as they are and
+    joined with ``"; "`` by the WSGI and ASGI layers.
+    """
+    pairs: list[tuple[str, str]] = []
+    in_multi: set[str] = set()
+    if multi is not None:
+        if type(multi) is not dict:
+            raise InvalidEvent("multiValueHeaders", must_be("an object of string lists", multi))
+        pairs = multi_value_header_pairs(multi, "multiValueHeaders")
+        in_multi = {name.lower() for name in multi}  # all checked: header names, as strings
+    if single is not None:
+        if type(single) is not dict:
+            raise InvalidEvent("headers", must_be("an object of strings", single))
+        for name, item in single.items():
+            lower = header_name(name, "headers")
+            if lower in in_multi:
+                continue
+            field = f"headers[{name!r}]"
+            if type(item) is not str:
+                raise InvalidEvent(field, must_be("a string", item))
+            check_text(item, field)
+            pairs.append((lower, item))
+    return tuple(pairs)
+
+
+def _query(multi: object, single: object) -> str:
+    """The raw query rebuilt from the decoded maps, form-encoded as a browser encodes a query
+    (``a b`` -> ``a+b``, ``a+b`` -> ``a%2Bb``, ``,`` -> ``%2C``).
+
+    ``multiValueQueryStringParameters`` holds every value of each key in order; a key only in
+    ``queryStringParameters`` follows. The service groups values by key, so the relative order
+    of different keys (``a=1&b=2&a=3``) is lost, as are the client's own escapes.
+    """
+    items: list[str] = []
+    in_multi: set[str] = set()
+    if multi is not None:
+        field = "multiValueQueryStringParameters"
+        if type(multi) is not dict:
+            raise InvalidEvent(field, must_be("an object of string lists", multi))
+        for key, entry in multi.items():
+            if type(key) is not str:
+                raise InvalidEvent(field, f"has a key that is not a string: {type(key).__name__}")
+            in_multi.add(key)
+            prefix = form_encode(key, field) + "="
+            for index, item in enumerate(as_list(entry, f"{field}[{key!r}]")):
+                item_field = f"{field}[{key!r}][{index}]"
+                if type(item) is not str:
+                    raise InvalidEvent(item_field, must_be("a string", item))
+                items.append(prefix + form_encode(item, item_field))
+    if single is not None:
+        field = "queryStringParameters"
+        if type(single) is not dict:
+            raise InvalidEvent(field, must_be("an object of strings", single))
+        for key, item in single.items():
+            if type(key) is not str:
+                raise InvalidEvent(field, f"has a key that is not a string: {type(key).__name__}")
+            if key in in_multi:
+                continue
+            if type(item) is not str:
+                raise InvalidEvent(f"{field}[{key!r}]", must_be("a string", item))
+            items.append(form_encode(key, field) + "=" + form_encode(item, f"{field}[{key!r}]"))
+    return "&".join(items)
+
+
+def form_encode(text: str, field: str) -> str:
+    """``text`` as a browser form-encodes it (application/x-www-form-urlencoded): letters,
+    digits and ``*-._`` stay, a space becomes ``+``, everything else is escaped as UTF-8."""
+    if text.isascii() and text.isalnum():
+        return text
+    from urllib.parse import quote_plus  # only text with other characters needs it (cold start)
+
+    try:
+        encoded = quote_plus(text, safe="*")
+    except UnicodeEncodeError:
+        raise InvalidEvent(field, "is not valid Unicode") from None
+    return encoded.replace("~", "%7E")  # unreserved for urllib, escaped by browsers
+
+
+# --------------------------------------------------------------------------- address
+
+
+def _client(identity: object) -> tuple[str, int] | None:
+    """``requestContext.identity.sourceIp``: the address the service itself saw, never the
+    X-Forwarded-For header a client can write. No port is given.
+
+    The console's test invocations send ``test-invoke-source-ip`` there, and samples carry
+    placeholders (``IP``, ``192.168.0.1/32``): what is not an address gives no client.
+    """
+    if identity is None:
+        return None
+    if type(identity) is not dict:
+        raise InvalidEvent("requestContext.identity", must_be("an object", identity))
+    source_ip = identity.get("sourceIp")
+    if source_ip is None:
+        return None
+    if type(source_ip) is not str:
+        raise InvalidEvent("requestContext.identity.sourceIp", must_be("a string", source_ip))
+    if (
+        not source_ip.isascii()
+        or not (":" in source_ip or "." in source_ip)
+        or source_ip.encode("ascii").translate(None, _ADDRESS_BYTES)
+    ):
+        return None
+    return source_ip, 0

@@ -1,0 +1,233 @@
+"""Payload 2.0 event -> Request: the request side of API Gateway HTTP APIs (payload format 2.0)
+and Lambda Function URLs, run on every invocation.
+
+Both services send one schema and differ where it matters: an HTTP API hands over ``rawPath``
+already percent-decoded, with a named stage at its start; a Function URL hands it over as the
+client sent it and has no stage. Every rule, and the evidence for it, is in
+docs/sources/apigateway_v2.md.
+"""
+
+from __future__ import annotations
+
+from ...errors import InvalidEvent
+from ...model import Request
+from ..fields import (
+    api_gateway_addressed,
+    check_text,
+    checked_request,
+    domain_name,
+    header_name,
+    must_be,
+    parse_decoded_path,
+    parse_method,
+    parse_path,
+    query_text,
+    read_body,
+    stage_prefix,
+)
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
+
+if TYPE_CHECKING:
+    from ...config import Config
+    from ...model import Headers
+
+HTTP_API_SOURCE_NAME = "apigw-http-v2"
+FUNCTION_URL_SOURCE_NAME = "function-url"
+FUNCTION_URL_DOMAIN_MARK = ".lambda-url."  # <url-id>.lambda-url.<region>.on.aws
+
+
+# --------------------------------------------------------------------------- detection
+
+
+def _payload_v2_context(event: object) -> dict[str, object] | None:
+    """The requestContext of a payload 2.0 HTTP event (``version`` "2.0" and a
+    ``requestContext.http`` object), else None.
+
+    ``requestContext.http`` is what tells these events from VPC Lattice's V2 events, which also
+    say ``"version": "2.0"`` but carry ``method`` and ``path`` at the top level instead.
+    """
+    if type(event) is not dict or event.get("version") != "2.0":
+        return None
+    request_context = event.get("requestContext")
+    if type(request_context) is not dict or type(request_context.get("http")) is not dict:
+        return None
+    return request_context
+
+
+def _is_function_url_domain(request_context: dict[str, object]) -> bool:
+    domain = request_context.get("domainName")
+    return type(domain) is str and FUNCTION_URL_DOMAIN_MARK in domain
+
+
+def is_http_api_event(event: object) -> bool:
+    """An API Gateway HTTP API event in payload format 2.0 (not a Function URL's)."""
+    request_context = _payload_v2_context(event)
+    return request_context is not None and not _is_function_url_domain(request_context)
+
+
+def is_function_url_event(event: object) -> bool:
+    """A Lambda Function URL event: the payload 2.0 schema, on a ``*.lambda-url.*`` domain."""
+    request_context = _payload_v2_context(event)
+    return request_context is not None and _is_function_url_domain(request_context)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse_http_api_event(event: dict[str, object], context: object, config: Config) -> Request:
+    """Turn an HTTP API payload 2.0 event into a Request.
+
+    ``rawPath`` arrives percent-decoded: it is never unquoted again, and the Request's
+    ``raw_path`` escapes only what cannot stand literally in a URL (so a client's ``%2F`` is seen
+    as ``/``, and its ``%25`` as ``%`` in ``path`` and, escaped again, in ``raw_path``). A named
+    stage on the execute-api domain becomes ``root_path``.
+    """
+    raw_path, path = parse_decoded_path(event.get("rawPath"), "rawPath")
+    request_context = event.get("requestContext")
+    root_path = b""
+    if type(request_context) is dict:
+        # Every payload 2.0 event names its domain: a hand-made one without it has no stage taken.
+        host = domain_name(request_context)
+        root_path = stage_prefix(request_context.get("stage"), host, path, strict=False)
+    return _parse(event, context, config, raw_path, path, root_path, HTTP_API_SOURCE_NAME)
+
+
+def parse_function_url_event(event: dict[str, object], context: object, config: Config) -> Request:
+    """Turn a Lambda Function URL event into a Request: ``rawPath`` is the path as the client
+    sent it (still percent-encoded), and there is no stage."""
+    raw_path, path = parse_path(event.get("rawPath"), "rawPath")
+    return _parse(event, context, config, raw_path, path, b"", FUNCTION_URL_SOURCE_NAME)
+
+
+def _parse(
+    event: dict[str, object],
+    context: object,
+    config: Config,
+    raw_path: str,
+    path: bytes,
+    root_path: bytes,
+    source: str,
+) -> Request:
+    """Everything both services send alike: method, query, headers and cookies, address, body.
+
+    Raises InvalidBody carrying the rest of the request, so the handler answers 400 in this
+    service's format without calling the app.
+    """
+    request_context = event.get("requestContext")
+    if type(request_context) is not dict or type(request_context.get("http")) is not dict:
+        # matches() saw it; a direct call (tests, tools) may not have
+        raise InvalidEvent("requestContext.http", "must be an object (it is missing)")
+    http = request_context["http"]
+    method = parse_method(http.get("method"), "requestContext.http.method")
+
+    headers = _with_cookies(_headers(event.get("headers")), _cookies(event.get("cookies")))
+    last = dict(headers)
+    scheme, server = api_gateway_addressed(last, request_context, config.default_host)
+    body, body_error = read_body(event.get("body"), event.get("isBase64Encoded"))
+    request = Request(
+        method=method,
+        raw_path=raw_path,
+        path=path,
+        root_path=root_path,
+        query_string=_query(event.get("rawQueryString")),
+        headers=headers,
+        body=body,
+        scheme=scheme,
+        server=server,
+        client=_client(http.get("sourceIp")),
+        health_check=False,
+        source=source,
+        event=event,
+        context=context,
+    )
+    return checked_request(request, body_error)
+
+
+def _query(value: object) -> str:
+    """``rawQueryString``: the query exactly as the client sent it, only what cannot appear in a
+    URL escaped. Never rebuilt from ``queryStringParameters``, whose values are decoded and whose
+    repeated keys are joined with commas (``a=1&a=2`` and ``a=1%2C2`` both become ``a: "1,2"``)."""
+    if value is None:
+        return ""
+    if type(value) is not str:
+        raise InvalidEvent("rawQueryString", must_be("a string", value))
+    return query_text(value, "rawQueryString")
+
+
+def _headers(value: object) -> list[tuple[str, str]]:
+    """(lowercase name, value) pairs in the event's order. The services lowercase the names and
+    join a repeated header into one value with commas; that value is kept whole."""
+    if value is None:
+        return []
+    if type(value) is not dict:
+        raise InvalidEvent("headers", must_be("an object of strings", value))
+    pairs: list[tuple[str, str]] = []
+    for name, item in value.items():
+        lower = header_name(name, "headers")
+        field = f"headers[{name!r}]"
+        if type(item) is not str:
+            raise InvalidEvent(field, must_be("a string", item))
+        check_text(item, field)
+        pairs.append((lower, item))
+    return pairs
+
+
+def _cookies(value: object) -> list[str]:
+    """``cookies``: one ``name=value`` pair per entry, as the client's Cookie header held them."""
+    if value is None:
+        return []
+    if type(value) is not list:
+        raise InvalidEvent("cookies", must_be("a list of strings", value))
+    for index, item in enumerate(value):
+        if type(item) is not str:
+            raise InvalidEvent(f"cookies[{index}]", must_be("a string", item))
+        check_text(item, f"cookies[{index}]")
+    return value
+
+
+def _with_cookies(headers: list[tuple[str, str]], cookies: list[str]) -> Headers:
+    """The headers with one ``cookie`` header made of ``cookies`` joined with ``"; "``, where the
+    first ``cookie`` header was (else last).
+
+    An HTTP API removes the Cookie header and sends only ``cookies``; a Function URL sends both,
+    the header repeating the list. So a crumb of a ``cookie`` header is kept only when it is not
+    already in ``cookies`` (a hand-made event may carry a different one): no cookie is doubled,
+    none lost. A crumb that is several cookies joined with commas (a service joining two Cookie
+    header lines as it joins other repeated headers) counts as present when each part is.
+    """
+    if not cookies:
+        return tuple(headers)
+    crumbs = list(cookies)
+    known = set(cookies)
+    for name, value in headers:
+        if name != "cookie":
+            continue
+        for crumb in value.split(";"):
+            crumb = crumb.strip()  # noqa: PLW2901
+            if crumb and not all(part.strip() in known for part in crumb.split(",")):
+                crumbs.append(crumb)
+    cookie = ("cookie", "; ".join(crumbs))
+    out: list[tuple[str, str]] = []
+    placed = False
+    for pair in headers:
+        if pair[0] != "cookie":
+            out.append(pair)
+        elif not placed:
+            out.append(cookie)
+            placed = True
+    if not placed:
+        out.append(cookie)
+    return tuple(out)
+
+
+def _client(source_ip: object) -> tuple[str, int] | None:
+    """``requestContext.http.sourceIp``: the address the service itself saw, never the
+    X-Forwarded-For header a client can write. No port is given."""
+    if source_ip is None or source_ip == "":
+        return None
+    field = "requestContext.http.sourceIp"
+    if type(source_ip) is not str:
+        raise InvalidEvent(field, must_be("a string", source_ip))
+    check_text(source_ip, field)
+    return source_ip, 0
