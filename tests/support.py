@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
+
+# The corpora of real events, beside the repository when they are available (tests skip without
+# them): they are data from elsewhere, read in place and never copied in.
+BESIDE_THE_REPOSITORY = Path(__file__).resolve().parents[2]
+LAMBDA_EVENTS = BESIDE_THE_REPOSITORY / "shared" / "lambda-events"
+ALB_EVENTS = BESIDE_THE_REPOSITORY / "shared" / "alb-events"
 
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]

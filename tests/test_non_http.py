@@ -4,16 +4,15 @@ answers them without the app (alb_adapter/sources/other.py, Config.non_http_hand
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from alb_adapter import ASGIHandler, Config, UnsupportedEvent, WSGIHandler
 from alb_adapter.testing import LambdaContext, make_event
-from tests.support import simple_app
+from tests.support import LAMBDA_EVENTS, simple_app
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "lambda-events"
+CORPUS = LAMBDA_EVENTS
 
 EXPECTED_KIND = {
     "scheduled": "an EventBridge scheduled event",

@@ -196,8 +196,14 @@ def invoke(
     timeout: float,
     function_name: str = "alb-adapter-local",
     raise_handler_errors: bool = False,
+    judge_answer: Callable[[object], Outcome] | None = None,
+    refuse: Callable[[str], Outcome] | None = None,
 ) -> Outcome:
     """Call a Lambda handler as the Lambda service would for ALB, and judge the answer.
+
+    Another front door (``alb_adapter/emulator/services.py``) gives its own ``judge_answer`` (its
+    reading of the answer) and ``refuse`` (its own answer, given the reason, when the function
+    failed); ALB's are ``judge`` and its 502 page.
 
     A synchronous handler cannot be stopped from the same thread; a call that overran ``timeout``
     is answered 502 afterwards, as Lambda would have killed it (the emulator also stops waiting
@@ -205,6 +211,14 @@ def invoke(
     handler reaches the caller instead of becoming ALB's 502: the framework test clients that
     re-raise the app's errors in the test (Starlette's ``raise_server_exceptions``) ask for it.
     """
+    answer = "ALB answers 502 (LambdaUnhandled)"
+    if refuse is None:
+
+        def refuse(reason: str) -> Outcome:
+            return alb_error(502, reason)
+
+    else:
+        answer = "the front door answers its own error"
     context = LambdaContext(timeout=timeout, function_name=function_name)
     began = time.monotonic()
     try:
@@ -212,10 +226,12 @@ def invoke(
     except Exception as exc:
         if raise_handler_errors:
             raise
-        log.exception("the Lambda handler raised; ALB answers 502 (LambdaUnhandled)")
-        return alb_error(502, f"LambdaUnhandled: {type(exc).__name__}: {exc}")
+        log.exception("the Lambda handler raised; %s", answer)
+        return refuse(f"LambdaUnhandled: {type(exc).__name__}: {exc}")
     if time.monotonic() - began > timeout:
-        return alb_error(502, f"the function ran past its {timeout:g} s timeout")
+        return refuse(f"the function ran past its {timeout:g} s timeout")
+    if judge_answer is not None:
+        return judge_answer(payload)
     return judge(payload, multi_value_headers=multi_value_headers)
 
 

@@ -15,6 +15,12 @@ Header bytes travel as through the local ALB: the event carries the request's he
 as UTF-8 (others are refused, as ALB refuses them), and the response's header values are sent as
 UTF-8 bytes.
 
+Another front door: ``source=`` names it (``"apigw-rest"``, ``"apigw-http-v1"``,
+``"apigw-http-v2"``, ``"function-url"``, ``"vpc-lattice-v2"``, ``"vpc-lattice-v1"``; see
+``alb_adapter/emulator/services.py``), and its event and its reading of the answer replace ALB's;
+``stage=`` (API Gateway) sends requests to the API's default execute-api URL under that stage,
+the paths then starting with it, instead of to a custom domain.
+
 ``ALBClient`` calls the handler in the test's own thread, as Lambda calls it on the runtime's
 thread; inside a running event loop (an async test) it refuses, since an ``ASGIHandler`` cannot
 run its loop there. ``AsyncALBClient`` calls the handler in a worker thread instead, one
@@ -31,7 +37,8 @@ from typing import Any
 import anyio.to_thread
 import httpx
 
-from ..emulator.invocation import Handler, Outcome, response_head, through_alb
+from ..emulator.invocation import Handler, Outcome, response_head
+from ..emulator.services import find_service, through
 from ..sources.alb.balancer import EXAMPLE_CLIENT_IP
 
 # A reserved name (RFC 2606): test logs never look like traffic to a real site.
@@ -50,9 +57,14 @@ class _Invoker:
         client_ip: str,
         timeout: float,
         raise_handler_errors: bool,
+        source: str,
+        stage: str | None,
     ) -> None:
         if not callable(handler):
             raise TypeError(f"a Lambda handler (a callable taking event, context), got {handler!r}")
+        self.service = find_service(source)
+        self.service.check(multi_value_headers=multi_value_headers, stage=stage)
+        self.stage = stage
         self.handler = handler
         self.multi_value_headers = multi_value_headers
         self.client_ip = client_ip
@@ -66,7 +78,8 @@ class _Invoker:
         headers = [
             (name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw
         ]
-        outcome = through_alb(
+        outcome = through(
+            self.service,
             self.handler,
             request.method,
             url.raw_path.decode("ascii"),
@@ -78,6 +91,7 @@ class _Invoker:
             multi_value_headers=self.multi_value_headers,
             timeout=self.timeout,
             raise_handler_errors=self.raise_handler_errors,
+            stage=self.stage,
         )
         return _client_response(outcome, request)
 
@@ -113,6 +127,8 @@ class ALBTransport(httpx.BaseTransport):
         client_ip: str = EXAMPLE_CLIENT_IP,
         timeout: float = 30.0,
         raise_handler_errors: bool = False,
+        source: str = "alb",
+        stage: str | None = None,
     ) -> None:
         self._invoker = _Invoker(
             handler,
@@ -120,6 +136,8 @@ class ALBTransport(httpx.BaseTransport):
             client_ip=client_ip,
             timeout=timeout,
             raise_handler_errors=raise_handler_errors,
+            source=source,
+            stage=stage,
         )
 
     @property
@@ -145,6 +163,8 @@ class AsyncALBTransport(httpx.AsyncBaseTransport):
         client_ip: str = EXAMPLE_CLIENT_IP,
         timeout: float = 30.0,
         raise_handler_errors: bool = False,
+        source: str = "alb",
+        stage: str | None = None,
     ) -> None:
         self._invoker = _Invoker(
             handler,
@@ -152,6 +172,8 @@ class AsyncALBTransport(httpx.AsyncBaseTransport):
             client_ip=client_ip,
             timeout=timeout,
             raise_handler_errors=raise_handler_errors,
+            source=source,
+            stage=stage,
         )
         self._one_at_a_time = threading.Lock()
 
@@ -180,6 +202,8 @@ class ALBClient(httpx.Client):
         client_ip: str = EXAMPLE_CLIENT_IP,
         timeout: float = 30.0,
         base_url: str = DEFAULT_BASE_URL,
+        source: str = "alb",
+        stage: str | None = None,
         **client_options: Any,
     ) -> None:
         transport = ALBTransport(
@@ -187,6 +211,8 @@ class ALBClient(httpx.Client):
             multi_value_headers=multi_value_headers,
             client_ip=client_ip,
             timeout=timeout,
+            source=source,
+            stage=stage,
         )
         super().__init__(transport=transport, base_url=base_url, **client_options)
 
@@ -206,6 +232,8 @@ class AsyncALBClient(httpx.AsyncClient):
         client_ip: str = EXAMPLE_CLIENT_IP,
         timeout: float = 30.0,
         base_url: str = DEFAULT_BASE_URL,
+        source: str = "alb",
+        stage: str | None = None,
         **client_options: Any,
     ) -> None:
         transport = AsyncALBTransport(
@@ -213,5 +241,7 @@ class AsyncALBClient(httpx.AsyncClient):
             multi_value_headers=multi_value_headers,
             client_ip=client_ip,
             timeout=timeout,
+            source=source,
+            stage=stage,
         )
         super().__init__(transport=transport, base_url=base_url, **client_options)

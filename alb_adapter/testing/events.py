@@ -10,6 +10,7 @@ import json as jsonlib
 from collections.abc import Mapping
 from urllib.parse import urlencode
 
+from ..emulator.services import find_service
 from ..errors import InvalidResponse
 from ..model import Response
 from ..sources.alb.balancer import (
@@ -45,15 +46,21 @@ def make_event(
     scheme: str = "https",
     port: int | None = None,
     trace_id: str | None = None,
+    source: str = "alb",
+    stage: str | None = None,
 ) -> dict[str, Any]:
-    """The event ALB sends to a Lambda target for this request.
+    """The event ALB sends to a Lambda target for this request (or, with ``source=``, the
+    event that front door sends: ``"apigw-rest"``, ``"apigw-http-v1"``, ``"apigw-http-v2"``,
+    ``"function-url"``, ``"vpc-lattice-v2"``, ``"vpc-lattice-v1"``).
 
     ``path`` is the raw request target and may carry the query (``"/search?q=a+b"``); ``query``
     may instead be the raw string, a mapping (values may be lists) or pairs, which are
     form-encoded as a browser would. ``json=`` and ``form=`` build the body and its Content-Type.
     ALB's own headers are added as ALB adds them: Host (unless ``host=None``), Content-Length for
     a body, X-Forwarded-For (``client_ip`` appended to any the client sent), -Proto, -Port and a
-    trace id.
+    trace id. The other front doors add theirs, as each does; API Gateway events go to ``host``
+    as a custom domain, or, with ``stage=``, to the API's execute-api URL, where ``path`` starts
+    with the stage as the client's URL does.
     """
     raw_path, _, raw_query = path.partition("?")
     if query is not None:
@@ -77,9 +84,26 @@ def make_event(
             content_type = "application/x-www-form-urlencoded"
         if "content-type" not in names:
             pairs.append(("content-type", content_type))
+    target = f"{raw_path}?{raw_query}" if raw_query else raw_path
+    if source != "alb" or stage is not None:
+        if trace_id is not None:
+            raise ValueError("trace_id= is for ALB's events")
+        service = find_service(source)
+        service.check(multi_value_headers=multi_value_headers, stage=stage)
+        return service.event(
+            method,
+            target,
+            pairs,
+            payload,
+            host=host,
+            client_ip=client_ip,
+            scheme=scheme,
+            port=port,
+            stage=stage,
+        )
     return client_request_event(
         method,
-        f"{raw_path}?{raw_query}" if raw_query else raw_path,
+        target,
         pairs,
         payload,
         host=host,
@@ -116,8 +140,11 @@ class ClientResponse(Response):
         return jsonlib.loads(self.body)
 
 
-def read_response(payload: object, *, multi_value_headers: bool = False) -> ClientResponse:
-    """Judge a handler's answer as ALB would and read it back as the client receives it.
+def read_response(
+    payload: object, *, multi_value_headers: bool = False, source: str = "alb"
+) -> ClientResponse:
+    """Judge a handler's answer as ALB would (or the front door ``source`` names) and read it
+    back as the client receives it.
 
     Raises InvalidResponse wherever a real ALB would answer 502. Header names come back lowercase
     with Set-Cookie case variants merged (``header("Content-Type")`` and
@@ -126,6 +153,13 @@ def read_response(payload: object, *, multi_value_headers: bool = False) -> Clie
     drops silently, fail here, because a test should not pass on headers the client would never
     receive.
     """
+    if source != "alb":
+        service = find_service(source)
+        service.check(multi_value_headers=multi_value_headers, stage=None)
+        outcome = service.judge(payload)
+        if outcome.reason is not None:
+            raise InvalidResponse(outcome.reason)
+        return ClientResponse(outcome.status, tuple(outcome.headers), outcome.body)
     ignored = "headers" if multi_value_headers else "multiValueHeaders"
     if isinstance(payload, dict) and ignored in payload:
         raise InvalidResponse(

@@ -25,8 +25,8 @@ from ..emulator.invocation import (
     Headers,
     Outcome,
     response_head,
-    through_alb,
 )
+from ..emulator.services import find_service, through
 from ..model import reason_phrase
 from ..sources.alb.balancer import EXAMPLE_CLIENT_IP
 
@@ -54,7 +54,10 @@ class ALBWSGIApp:
     in X-Forwarded-For; by default the environ's ``REMOTE_ADDR`` (what a WSGI server or test
     client says the peer is). ``timeout`` is the function's timeout in seconds. With
     ``raise_handler_errors`` an exception the handler raises reaches the caller (a test client
-    that re-raises the app's errors) instead of becoming ALB's 502.
+    that re-raises the app's errors) instead of becoming ALB's 502. ``source`` puts another front
+    door in ALB's place (``"apigw-rest"``, ``"function-url"``...; the list is in
+    ``alb_adapter/emulator/services.py``) and ``stage`` (API Gateway) sends requests to the API's
+    execute-api URL under that stage.
     """
 
     def __init__(
@@ -65,9 +68,14 @@ class ALBWSGIApp:
         client_ip: str | None = None,
         timeout: float = 30.0,
         raise_handler_errors: bool = False,
+        source: str = "alb",
+        stage: str | None = None,
     ) -> None:
         if not callable(handler):
             raise TypeError(f"ALBWSGIApp needs a Lambda handler (a callable), got {handler!r}")
+        self.service = find_service(source)
+        self.service.check(multi_value_headers=multi_value_headers, stage=stage)
+        self.stage = stage
         self.handler = handler
         self.multi_value_headers = multi_value_headers
         self.client_ip = client_ip
@@ -89,7 +97,8 @@ class ALBWSGIApp:
         """What the client receives for this WSGI request, with ALB's reason when ALB answered
         itself (the framework clients build their own response objects from it)."""
         scheme = str(environ.get("wsgi.url_scheme", "http"))
-        return through_alb(
+        return through(
+            self.service,
             self.handler,
             str(environ["REQUEST_METHOD"]).upper(),
             request_target(environ),
@@ -101,6 +110,7 @@ class ALBWSGIApp:
             multi_value_headers=self.multi_value_headers,
             timeout=self.timeout,
             raise_handler_errors=self.raise_handler_errors,
+            stage=self.stage,
         )
 
     def __repr__(self) -> str:

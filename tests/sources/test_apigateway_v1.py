@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -40,11 +39,10 @@ from alb_adapter.sources.apigateway_v1.request import (
 from alb_adapter.sources.apigateway_v1.response import APIGW_V1_MAX_JSON_BYTES, render_response
 from alb_adapter.testing import LambdaContext
 from alb_adapter.wsgi import build_environ
-from tests.support import SECRET
+from tests.support import ALB_EVENTS, LAMBDA_EVENTS, SECRET
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-CORPUS = SHARED / "lambda-events"
-ALB_CORPUS = SHARED / "alb-events"
+CORPUS = LAMBDA_EVENTS
+ALB_CORPUS = ALB_EVENTS
 MY_TYPES = {"apigw-rest", "apigw-http-v1"}
 CONFIG = Config()
 HOST = "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"
@@ -68,7 +66,7 @@ def corpus_files(kinds: set[str], types: set[str] | None = None) -> list[str]:
 
 def load(name: str) -> dict[str, Any]:
     if not CORPUS.is_dir():
-        pytest.skip("the Lambda event corpus (../shared/lambda-events) is not here")
+        pytest.skip(f"the Lambda event corpus is not at {CORPUS}")
     event: dict[str, Any] = json.loads((CORPUS / name).read_text(encoding="utf-8"))
     return event
 

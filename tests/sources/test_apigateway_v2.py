@@ -9,7 +9,6 @@ import json
 import logging
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote_to_bytes
 
@@ -33,11 +32,10 @@ from alb_adapter.sources import SOURCES, find_source
 from alb_adapter.sources.apigateway_v2 import API_GATEWAY_HTTP_V2, FUNCTION_URL, service
 from alb_adapter.sources.apigateway_v2.request import is_function_url_event, is_http_api_event
 from alb_adapter.sources.apigateway_v2.response import PAYLOAD_V2_MAX_JSON_BYTES, render_response
-from tests.support import SECRET
+from tests.support import ALB_EVENTS, LAMBDA_EVENTS, SECRET
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-CORPUS = SHARED / "lambda-events"
-ALB_CORPUS = SHARED / "alb-events"
+CORPUS = LAMBDA_EVENTS
+ALB_CORPUS = ALB_EVENTS
 MY_TYPES = {"apigw-http-v2": API_GATEWAY_HTTP_V2, "function-url": FUNCTION_URL}
 CONFIG = Config()
 NOW = 1_700_000_000.0  # 14/Nov/2023:22:13:20 +0000

@@ -10,7 +10,6 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote_to_bytes
 
@@ -31,11 +30,10 @@ from alb_adapter.sources.lattice.request import (
     parse_v2_event,
 )
 from alb_adapter.sources.lattice.response import LATTICE_MAX_JSON_BYTES, render_response
-from tests.support import SECRET, logged_above_debug, simple_app
+from tests.support import ALB_EVENTS, LAMBDA_EVENTS, SECRET, logged_above_debug, simple_app
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-CORPUS = SHARED / "lambda-events"
-ALB_CORPUS = SHARED / "alb-events"
+CORPUS = LAMBDA_EVENTS
+ALB_CORPUS = ALB_EVENTS
 CONFIG = Config()
 HOST = "svc-0123.7d67968.vpc-lattice-svcs.us-east-1.on.aws"
 TG_ARN = "arn:aws:vpc-lattice:us-east-1:123456789012:targetgroup/tg-0123456789abcdef0"
