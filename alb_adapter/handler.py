@@ -90,6 +90,7 @@ class BaseHandler:
         try:
             request = source.parse_event(event, context, config)
         except InvalidBody as exc:
+            exc.source = source.label
             logger().warning("answering 400 without calling the app: %s", exc)
             assert exc.request is not None  # noqa: PT017 (every source sets it)
             return render_response(

@@ -589,7 +589,10 @@ def test_invalid_base64_answers_400_without_calling_the_app(
     )
     assert response["statusDescription"] == "400 Bad Request"
     assert calls == []
-    assert "not valid base64" in caplog.text
+    assert [record.getMessage() for record in caplog.records] == [
+        "answering 400 without calling the app: invalid ALB event: body is not valid base64 "
+        "although isBase64Encoded is true"
+    ]
 
 
 def test_health_check_path_answers_without_the_app(multi: bool) -> None:
