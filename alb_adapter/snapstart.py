@@ -53,7 +53,7 @@ def register_hooks(
     closed. ``before_snapshot`` and ``after_restore`` must not hold the handler either (module
     functions, not bound methods)."""
     try:
-        import snapshot_restore_py  # type: ignore[import-not-found,unused-ignore]
+        import snapshot_restore_py  # type: ignore[import-not-found,import-untyped,unused-ignore]
     except ImportError:
         return False
     reference = weakref.ref(handler)

@@ -15,14 +15,14 @@ from alb_adapter.testing import ALBClient, ALBWSGIApp, LambdaContext, make_event
 SOURCES = list(SERVICES)
 API_GATEWAY = [name for name in SOURCES if name.startswith("apigw-")]
 # The service's own answer when the function fails: (status, content type, body).
-ERRORS = {
+ERRORS: dict[str, tuple[int, str | None, bytes]] = {
     "alb": (502, "text/html", b"<center><h1>502 Bad Gateway</h1></center>"),
     "apigw-rest": (502, "application/json", b'{"message": "Internal server error"}'),
     "apigw-http-v1": (500, "application/json", b'{"message":"Internal Server Error"}'),
     "apigw-http-v2": (500, "application/json", b'{"message":"Internal Server Error"}'),
     "function-url": (502, "text/plain", b"Internal Server Error"),
-    "vpc-lattice-v2": (502, "application/json", b""),
-    "vpc-lattice-v1": (502, "application/json", b""),
+    "vpc-lattice-v2": (502, None, b""),
+    "vpc-lattice-v1": (502, None, b""),
 }
 
 
@@ -120,8 +120,11 @@ def test_a_failing_function_gets_the_services_own_answer(source: str) -> None:
     with ALBClient(broken, source=source, base_url="https://shop.example.com") as client:
         answer = client.get("/")
     status, content_type, body = ERRORS[source]
-    assert (answer.status_code, answer.headers["content-type"]) == (status, content_type)
-    assert body in answer.content
+    assert (answer.status_code, answer.headers.get("content-type")) == (status, content_type)
+    if source == "alb":  # ALB's own HTML page (emulator/invocation.py's alb_error)
+        assert body in answer.content
+    else:
+        assert answer.content == body
     assert answer.headers["x-alb-emulator-error"] == "LambdaUnhandled: RuntimeError: boom"
 
 

@@ -349,10 +349,10 @@ def _judged_by(
     return judge_payload
 
 
-def _error(status: int, body: bytes, content_type: str = "application/json") -> Response:
+def _error(status: int, body: bytes, content_type: str | None = "application/json") -> Response:
     from ..model import Response
 
-    return Response(status, (("content-type", content_type),), body)
+    return Response(status, (("content-type", content_type),) if content_type else (), body)
 
 
 def _alb_judge(payload: object, multi_value_headers: bool) -> Outcome:
@@ -370,7 +370,8 @@ def _api_service(
     return Service(name, label, event, _judged_by(read, error, label), error)
 
 
-_LATTICE_ERROR = _error(lattice.INVALID_RESPONSE_STATUS, lattice.INVALID_RESPONSE_BODY)
+# An empty body, so no content type (what Lattice answers is unconfirmed: docs/sources/lattice.md).
+_LATTICE_ERROR = _error(lattice.INVALID_RESPONSE_STATUS, lattice.INVALID_RESPONSE_BODY, None)
 
 SERVICES: dict[str, Service] = {
     service.name: service

@@ -44,8 +44,10 @@ _ADDRESS_BYTES = b"0123456789abcdefABCDEF.:"
 
 
 def _is_http_event_context(request_context: object) -> bool:
-    """False for the WebSocket events that share the format's keys (``httpMethod``, ``path``,
-    ``resource`` and both header maps on ``$connect``) but are not HTTP requests."""
+    """False for the API Gateway WebSocket events, which are not HTTP requests but may share this
+    format's keys (live ``$connect`` events carry both header maps; AWS's Go library's WebSocket
+    fixture even has ``httpMethod``, ``path`` and ``resource``): their ``requestContext`` says
+    ``eventType`` and ``connectionId``."""
     return not (
         type(request_context) is dict
         and ("eventType" in request_context or "connectionId" in request_context)
