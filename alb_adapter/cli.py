@@ -1,13 +1,18 @@
-"""The ``alb-adapter`` command: serve a handler behind the local ALB, invoke it once, print events.
+"""The ``alb-adapter`` command: serve a handler behind the local ALB, invoke it once, print events
+(ALB's, or with ``--source`` those of API Gateway, Function URLs and VPC Lattice).
 
 Only the console script and ``python -m alb_adapter`` import this module (never ``alb_adapter``
 itself, whose import is paid in every cold start); each command imports what it needs when it runs,
 so ``alb-adapter event`` works without the ``local`` extra.
 
-Exit codes: 0 success; 1 an error, reported as one line on stderr starting ``alb-adapter: ``;
-2 (``invoke`` only) ALB would answer 502 instead of the function's response; 141 (128 + SIGPIPE,
-what a shell reports for a tool a pipe's reader left, as in ``yes | head``) the reader of stdout
-went away early, quietly.
+Exit codes: 0 success; 1 an error, reported as one line on stderr starting ``alb-adapter: ``: a
+usage mistake, or input the command cannot use (a target that does not load, an event file that is
+not JSON, an event no front door sends: not an HTTP request, or a malformed one); 2 (``invoke``
+only) the front door would answer its own error (ALB's 502, API Gateway's 502 or 500...) instead of
+the function's response; 141 (128 + SIGPIPE, what a shell reports for a tool a pipe's reader left,
+as in ``yes | head``) the reader of stdout went away early, quietly. A bad event is a 1, not a 2: 2
+says the function's answer fails the client, which a script checking a function must be able to
+tell from a mistake in what it was given.
 
 The help texts name no repository file (docs/, examples/): a pip user has only the package and
 the README (the project page), so they point to README sections by name.
@@ -29,11 +34,13 @@ if TYPE_CHECKING:
     from .emulator.invocation import Outcome
     from .emulator.rules import ListenerConfig
     from .emulator.server import ServeOptions
+    from .emulator.services import Service
+    from .sources import Source
 
 PROG = "alb-adapter"
 EXIT_OK = 0
 EXIT_ERROR = 1
-EXIT_ALB_502 = 2
+EXIT_FRONT_DOOR_ERROR = 2  # invoke: the front door answers its own error, not the function's
 EXIT_BROKEN_PIPE = 128 + 13  # SIGPIPE's number on every Unix; a shell reports this code
 README_SECTION = 'the README\'s "The local ALB and the CLI" section'
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
@@ -44,13 +51,20 @@ _TOKEN_CHARS = frozenset(
 )
 
 
+# The front doors that answer HTTPS only (docs/sources/apigateway_v1.md, apigateway_v2.md):
+# `event --scheme http` is refused for them rather than printing an event they never send.
+_HTTPS_ONLY = frozenset({"apigw-rest", "apigw-http-v1", "apigw-http-v2", "function-url"})
+# A stage name as API Gateway allows it; an HTTP API also has the unnamed '$default'.
+_STAGE_CHARS = frozenset("-_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
 class CLIError(Exception):
     """A user-facing failure: printed as one ``alb-adapter: ...`` line, exit code 1."""
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line and exit code 1, like every other error (exit
-    code 2 is kept for `invoke`'s "ALB would answer 502")."""
+    code 2 is kept for `invoke`'s "the front door would answer its own error")."""
 
     def error(self, message: str) -> NoReturn:
         raise CLIError(f"{message} (see '{self.prog} --help')")
@@ -69,9 +83,12 @@ examples:
   alb-adapter serve --config rules.toml --port 8080
   alb-adapter invoke app:handler --event event.json
   alb-adapter event POST /login -d 'user=ada'
+  alb-adapter event --source apigw-http-v2 GET /items
 
-exit codes: 0 success, 1 error (one line on stderr), 2 `invoke`: ALB would answer 502,
-141 stdout's reader went away (e.g. `| head`).
+exit codes: 0 success; 1 error, one line on stderr (a usage mistake, or input the command cannot
+use: a target that does not load, an event that is not JSON or that no front door sends);
+2 `invoke`: the front door would answer its own error (ALB's 502...) instead of the function's
+response; 141 stdout's reader went away (e.g. `| head`).
 More: {README_SECTION} (also on the project page).
 """
 
@@ -104,13 +121,20 @@ Actions: forward, redirect, fixed-response. More: {README_SECTION}.
 
 INVOKE_EPILOG = """\
 examples:
-  alb-adapter invoke app:handler                       # GET / (single-value headers)
+  alb-adapter invoke app:handler                       # GET / from ALB (single-value headers)
   alb-adapter invoke app:handler --event event.json
   alb-adapter event POST /cart -d 'sku=42' | alb-adapter invoke app:handler --event -
+  alb-adapter event --source function-url /cart | alb-adapter invoke app:handler --event -
 
-Prints the handler's raw answer, then what ALB makes of it: the HTTP response the client gets, or
-"ALB would answer 502: <reason>". The header mode is the event's own (multiValueHeaders or
-headers). Exit code 0 when ALB answers with the function's response, 2 when it answers 502.
+The event's shape tells which front door sent it (ALB, an API Gateway REST or HTTP API, a Function
+URL, VPC Lattice); invoke prints "source: <it>", the handler's raw answer, then what that front door
+makes of it: the HTTP response the client gets, or "<front door> would answer <status>: <reason>"
+(ALB's 502, API Gateway's 502 or 500...). An ALB event's header mode is its own (multiValueHeaders
+or headers).
+
+exit codes: 0 the client gets the function's response; 2 the front door answers its own error;
+1 an error, one line on stderr, such as an event that cannot be used: not JSON, not an HTTP
+request (an SQS batch, a schedule...), or malformed for its front door, which never sends such.
 """
 
 EVENT_EPILOG = """\
@@ -122,23 +146,36 @@ examples:
   alb-adapter event POST /upload --data-file photo.jpg -H 'Content-Type: image/jpeg'
   alb-adapter event / --host ''                             # a request without a Host header
   alb-adapter event --health-check /health                  # ALB's health check
+  alb-adapter event --source apigw-http-v2 GET /items       # an HTTP API on a custom domain
+  alb-adapter event --source apigw-rest --stage prod /prod/items   # the execute-api URL
 
 METHOD is GET, or POST when a body is given (as curl does); a body without a Content-Type header
-is sent as application/x-www-form-urlencoded (curl's -d). The event is the one ALB builds: header
-names lowercased, X-Forwarded-For/-Proto/-Port and a trace id added, the body base64-encoded unless
-its type is text/*, JSON, JavaScript or XML. A health check is a GET with only
-`user-agent: ELB-HealthChecker/2.0`: no Host, no X-Forwarded-*, no trace id.
+is sent as application/x-www-form-urlencoded (curl's -d). The event is the one the front door
+builds (ALB unless --source says otherwise), the same as make_event(source=...): ALB lowercases
+header names, adds X-Forwarded-For/-Proto/-Port and a trace id, and base64-encodes the body unless
+its type is text/*, JSON, JavaScript or XML; each other front door adds and encodes as it does.
+An API Gateway request goes to --host, a custom domain whose API mapping picks the stage, or with
+--stage to the API's execute-api URL, whose path starts with the stage.
+
+Options a front door lacks are refused: --multi-value-headers and --health-check are ALB's,
+--stage API Gateway's; API Gateway and Function URLs serve HTTPS only (--scheme http), a VPC
+Lattice event does not carry the scheme (--scheme), and a Function URL has no custom domain
+(--host). A health check is a GET with only `user-agent: ELB-HealthChecker/2.0`: no Host, no
+X-Forwarded-*, no trace id.
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line (also what `--help` shows)."""
     from . import __version__
+    from .emulator.services import SERVICES
 
     parser = _Parser(
         prog=PROG,
         description="Run WSGI/ASGI apps as AWS Lambda functions behind an Application Load "
-        "Balancer:\na local ALB to serve them, one-off invocations, and the events ALB sends.",
+        "Balancer\n(or API Gateway, a Function URL, VPC Lattice): a local ALB to serve them, "
+        "one-off invocations\njudged as their front door judges them, and the events each "
+        "front door sends.",
         epilog=MAIN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -188,8 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     invoke = commands.add_parser(
         "invoke",
-        help="run one ALB event through a handler and show what ALB answers",
-        description="Run one event through a Lambda handler, print its raw answer, then what ALB "
+        help="run one event through a handler and show what its front door answers",
+        description="Run one event through a Lambda handler, print its raw answer, then what the "
+        "front door\nthat sends such events (ALB, API Gateway, a Function URL, VPC Lattice) "
         "would send the client.",
         epilog=INVOKE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -203,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     invoke.add_argument(
         "--multi-value-headers",
         action="store_true",
-        help="build the default event with multi-value headers",
+        help="build the default event with multi-value headers (ALB events only)",
     )
     invoke.add_argument(
         "--base-path", metavar="P", help="the prefix the listener rule forwards, for a bare app"
@@ -221,11 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     event = commands.add_parser(
         "event",
-        help="print the event ALB sends to a Lambda target for a request",
-        description="Print the event an Application Load Balancer sends to a Lambda target for "
-        "this HTTP request.",
+        help="print the event a front door (ALB, API Gateway...) sends for a request",
+        description="Print the event an Application Load Balancer (or, with --source, another "
+        "front door)\nsends to a Lambda function for this HTTP request.",
         usage="%(prog)s [-h] [METHOD] PATH [-H 'Name: value']... [-d BODY | --data-file FILE]\n"
-        "       [--multi-value-headers] [--client-ip IP] [--scheme {https,http}] [--host HOST]\n"
+        "       [--source NAME] [--stage NAME] [--multi-value-headers] [--client-ip IP]\n"
+        "       [--scheme {https,http}] [--host HOST]\n"
         "       %(prog)s --health-check [PATH] [--multi-value-headers]",
         epilog=EVENT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -250,9 +289,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-file", metavar="FILE", help="the request body from a file, '-': stdin"
     )
     event.add_argument(
+        "--source",
+        choices=tuple(SERVICES),
+        default="alb",
+        metavar="NAME",
+        help=f"the front door that sends it: {', '.join(SERVICES)} (alb)",
+    )
+    event.add_argument(
+        "--stage",
+        type=_stage,
+        metavar="NAME",
+        help="API Gateway: the request goes to the API's execute-api URL, under this stage "
+        "(the path then starts with /NAME)",
+    )
+    event.add_argument(
         "--multi-value-headers",
         action="store_true",
-        help="the multi-value form (multiValueHeaders, multiValueQueryStringParameters)",
+        help="ALB: the multi-value form (multiValueHeaders, multiValueQueryStringParameters)",
     )
     event.add_argument(
         "--client-ip",
@@ -267,7 +320,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the listener's protocol: X-Forwarded-Proto and -Port (https)",
     )
-    event.add_argument("--host", default=None, help="the Host header (example.com; '' for none)")
+    event.add_argument(
+        "--host",
+        default=None,
+        help="the Host header (example.com; '' for none); API Gateway: the custom domain",
+    )
     event.add_argument(
         "--health-check",
         action="store_true",
@@ -294,6 +351,15 @@ def _seconds(text: str) -> float:
     if not 0 < seconds <= 900:  # Lambda's own limits
         raise argparse.ArgumentTypeError(f"{text} s: a Lambda timeout is over 0 and at most 900 s")
     return seconds
+
+
+def _stage(text: str) -> str:
+    if text != "$default" and not (text and set(text) <= _STAGE_CHARS):
+        raise argparse.ArgumentTypeError(
+            f"not a stage name: {text!r} (letters, digits, '-' and '_'; or an HTTP API's "
+            "'$default')"
+        )
+    return text
 
 
 def _ip(text: str) -> str:
@@ -351,10 +417,14 @@ def _drop_stdout() -> None:
 
 
 def _event(args: argparse.Namespace) -> int:
-    """Print the event ALB would send (the same code as the local ALB and make_event)."""
+    """Print the event the front door ``--source`` names would send (ALB's by default): the same
+    code as make_event(source=...), the test clients and the local ALB."""
+    from .emulator.services import find_service
     from .errors import InvalidEvent
-    from .sources.alb.balancer import EXAMPLE_CLIENT_IP, EXAMPLE_HOST, client_request_event
+    from .sources.alb.balancer import EXAMPLE_CLIENT_IP, EXAMPLE_HOST
 
+    service = find_service(args.source)
+    _refuse_what_the_front_door_lacks(args, service)
     words: list[str] = args.words
     if args.health_check:
         return _health_check_event(args)
@@ -376,21 +446,73 @@ def _event(args: argparse.Namespace) -> int:
     headers = [_header(text) for text in args.header]
     if has_body and not any(name.lower() == "content-type" for name, _ in headers):
         headers.append(("Content-Type", "application/x-www-form-urlencoded"))  # as curl -d
+    host = _host(args.host, EXAMPLE_HOST)
+    if (
+        service.name.startswith("apigw-")
+        and host is None
+        and args.stage is None
+        and not any(name.lower() == "host" for name, _ in headers)
+    ):
+        raise CLIError(
+            f"{service.label}: a request goes to a host: --host DOMAIN (a custom domain) or "
+            "--stage NAME (the API's execute-api URL)"
+        )
     try:
-        event = client_request_event(
+        event = service.event(
             method,
             _wire_target(path),
             headers,
             _body(args),
             multi_value_headers=args.multi_value_headers,
-            host=_host(args.host, EXAMPLE_HOST),
+            host=host,
             client_ip=args.client_ip or EXAMPLE_CLIENT_IP,
             scheme=args.scheme or "https",
+            stage=args.stage,
         )
-    except InvalidEvent as exc:  # a text body that is not UTF-8: ALB refuses the request
-        raise CLIError(f"ALB cannot build this event: the body {exc.problem}") from None
+    except InvalidEvent as exc:  # ALB: a text body that is not UTF-8, which it refuses
+        raise CLIError(
+            f"{service.label} cannot build this event: the {exc.field} {exc.problem}"
+        ) from None
+    except ValueError as exc:  # API Gateway: a path outside --stage, '$default' for a REST API
+        raise CLIError(f"{service.label} cannot build this event: {exc}") from None
     print(json.dumps(event, indent=2, ensure_ascii=False))
     return EXIT_OK
+
+
+def _refuse_what_the_front_door_lacks(args: argparse.Namespace, service: Service) -> None:
+    """One line for an option the front door does not have, rather than an event it never sends
+    (the same split as Service.check: the header mode and health checks are ALB's target-group
+    settings, stages API Gateway's)."""
+    label = service.label
+    if service.name != "alb":
+        if args.multi_value_headers:
+            raise CLIError(
+                f"--multi-value-headers is ALB's target-group setting; {label} sends one event "
+                "format"
+            )
+        if args.health_check:
+            raise CLIError(
+                f"--health-check is ALB's: {label} does not health-check a Lambda function"
+            )
+    if args.stage is not None:
+        if not service.name.startswith("apigw-"):
+            raise CLIError(f"--stage is an API Gateway setting; {label} has no stages")
+        if args.host is not None:
+            raise CLIError(
+                "give --host (a custom domain, whose API mapping picks the stage) or --stage "
+                "(the API's execute-api URL, whose path starts with the stage), not both"
+            )
+    if service.name == "function-url" and args.host is not None:
+        raise CLIError(
+            f"--host: a {label} has no custom domain; its event names the URL's own domain"
+        )
+    if service.name in _HTTPS_ONLY and args.scheme == "http":
+        raise CLIError(f"--scheme http: {label} serves HTTPS only")
+    if service.name.startswith("vpc-lattice-") and args.scheme is not None:
+        raise CLIError(
+            f"--scheme: a {label} event does not say which protocol the client used (the "
+            "handler takes https)"
+        )
 
 
 def _health_check_event(args: argparse.Namespace) -> int:
@@ -473,32 +595,41 @@ def _read_file(name: str) -> bytes:
 
 
 def _invoke(args: argparse.Namespace) -> int:
-    """One event through the handler, its raw answer, then ALB's verdict on it."""
+    """One event through the handler: which front door sends it, the handler's raw answer, then
+    that front door's verdict on it. The event is checked before the target is imported, so a
+    wrong event is one line, whatever the app logs as it loads."""
     import logging
     import time
     import traceback
 
     from .emulator.invocation import LambdaContext
+    from .emulator.services import find_service
     from .sources.alb.balancer import client_request_event
 
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     if args.event is None:
         event = client_request_event("GET", "/", multi_value_headers=args.multi_value_headers)
-        multi = bool(args.multi_value_headers)
+        source_name, multi = "alb", bool(args.multi_value_headers)
     else:
         event = _read_event(args.event)
-        multi = _event_mode(event, args.event, flag=args.multi_value_headers)
+        where = _event_name(args.event)
+        source = _source_of(event, where)
+        source_name = source.name
+        multi = _event_mode(event, where, source, flag=args.multi_value_headers)
+    service = find_service(source_name)
 
     handler = _load_handler(args.target, _handler_options(args))
+    print(f"source: {_describe_front_door(service, multi)}", flush=True)  # before the app logs
     context = LambdaContext(timeout=args.timeout)
     began = time.monotonic()
     try:
         try:
             payload = handler(event, context)
-        except Exception as exc:  # noqa: BLE001 (the function's failure, reported as ALB does)
+        except Exception as exc:  # noqa: BLE001 (the function's failure: the service answers it)
             traceback.print_exc()  # what Lambda writes to the function's log
-            print(f"ALB would answer 502: LambdaUnhandled: {type(exc).__name__}: {exc}")
-            return EXIT_ALB_502
+            refused = service.refuse(f"LambdaUnhandled: {type(exc).__name__}: {exc}")
+            print(f"{service.label} would answer {refused.status}: {refused.reason}")
+            return EXIT_FRONT_DOOR_ERROR
     finally:
         close = getattr(handler, "close", None)
         if callable(close):
@@ -506,21 +637,25 @@ def _invoke(args: argparse.Namespace) -> int:
     print(_dump(payload))
     print()
     if time.monotonic() - began > args.timeout:
-        print(f"ALB would answer 502: the function ran past its {args.timeout:g} s timeout")
-        return EXIT_ALB_502
-    from .emulator.invocation import judge
-
-    outcome = judge(payload, multi_value_headers=multi)
+        refused = service.refuse(f"the function ran past its {args.timeout:g} s timeout")
+        print(f"{service.label} would answer {refused.status}: {refused.reason}")
+        return EXIT_FRONT_DOOR_ERROR
+    outcome = service.judge(payload, multi_value_headers=multi)
     if outcome.reason is not None:
-        print(f"ALB would answer {outcome.status}: {outcome.reason}")
-        return EXIT_ALB_502
+        print(f"{service.label} would answer {outcome.status}: {outcome.reason}")
+        return EXIT_FRONT_DOOR_ERROR
     print(_http_response(outcome), end="")
     return EXIT_OK
 
 
+def _event_name(name: str) -> str:
+    """How error messages name the event's origin."""
+    return "stdin" if name == "-" else name
+
+
 def _read_event(name: str) -> dict[str, object]:
     raw = sys.stdin.buffer.read() if name == "-" else _read_file(name)
-    where = "stdin" if name == "-" else name
+    where = _event_name(name)
     try:
         event = json.loads(raw)
     except ValueError as exc:  # JSONDecodeError, and UnicodeDecodeError for non-UTF-8 bytes
@@ -530,16 +665,54 @@ def _read_event(name: str) -> dict[str, object]:
     return event
 
 
-def _event_mode(event: dict[str, object], name: str, *, flag: bool) -> bool:
-    """The header mode ALB used for this event: it sends exactly one of the two forms."""
+def _source_of(event: dict[str, object], where: str) -> Source:
+    """The source whose events look like ``event``, once it has read the event as the handler
+    will. An event no front door sends is the input's fault, not the function's: an event no
+    source serves (an SQS batch, a schedule...) or one its source cannot read. A body that
+    cannot be decoded is not refused: the handler answers it 400 itself, which is worth seeing."""
+    from .config import Config
+    from .errors import InvalidBody, InvalidEvent, UnsupportedEvent
+    from .sources import find_source
+
+    try:
+        source = find_source(event)
+    except UnsupportedEvent as exc:
+        raise CLIError(f"{where}: {exc}") from None
+    try:
+        source.parse_event(event, None, Config())
+    except InvalidBody:
+        pass
+    except InvalidEvent as exc:
+        exc.source = source.label  # as the handler does: the shared field readers cannot know
+        raise CLIError(f"{where}: {exc}") from None
+    return source
+
+
+def _event_mode(event: dict[str, object], where: str, source: Source, *, flag: bool) -> bool:
+    """The header mode ALB used for this event: it sends exactly one of the two forms. The other
+    front doors have a single format (payload 1.0 carries both header maps, always)."""
+    if source.name != "alb":
+        if flag:
+            raise CLIError(
+                f"{where}: --multi-value-headers is ALB's target-group setting; this event is "
+                f"from {source.label}, which has one event format"
+            )
+        return False
     if "multiValueHeaders" in event:
         return True
     if "headers" in event and flag:
         raise CLIError(
-            f"{name}: --multi-value-headers, but the event has single-value 'headers'; "
+            f"{where}: --multi-value-headers, but the event has single-value 'headers'; "
             "the event's own form decides"
         )
     return flag
+
+
+def _describe_front_door(service: Service, multi_value_headers: bool) -> str:
+    """The front door's name, and for ALB the target group's header mode it judges in."""
+    if service.name != "alb":
+        return service.label
+    return f"{service.label} ({'multi' if multi_value_headers else 'single'}-value headers)"
 
 
 def _dump(payload: object) -> str:

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,9 +25,13 @@ import pytest
 
 import alb_adapter
 from alb_adapter import cli
+from alb_adapter.config import Config
 from alb_adapter.emulator import server
 from alb_adapter.emulator.app import ALBEmulator
+from alb_adapter.emulator.services import SERVICES
+from alb_adapter.sources import find_source
 from alb_adapter.testing import make_event, make_health_check_event
+from tests.support import LAMBDA_EVENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 FLASK_FILE = ROOT / "examples" / "flask_app" / "flask_example.py"
@@ -63,6 +68,14 @@ def gzip(event, context):
 
 def echo(event, context):
     return {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": "{}"}
+
+def complete(event, context):  # every field every front door reads: none refuses it
+    return {
+        "statusCode": 200,
+        "headers": {"content-type": "text/plain"},
+        "body": "ok",
+        "isBase64Encoded": False,
+    }
 
 def app(environ, start_response):  # a bare WSGI app: wrapped in WSGIHandler by the loader
     start_response("200 OK", [("Content-Type", "text/plain")])
@@ -123,7 +136,8 @@ def test_help_names_the_commands_and_exit_codes(capsys: pytest.CaptureFixture[st
     assert out.startswith("usage: alb-adapter [-h] [--version] COMMAND ...\n")
     for command in ("serve", "invoke", "event"):
         assert re.search(rf"^    {command} +\S", out, re.MULTILINE), command
-    assert "2 `invoke`: ALB would answer 502" in out
+    assert "\n2 `invoke`: the front door would answer its own error (ALB's 502...)" in out
+    assert "1 error, one line on stderr" in out
 
 
 @pytest.mark.parametrize("command", ["serve", "invoke", "event"])
@@ -287,11 +301,149 @@ def test_event_refuses_a_text_body_that_is_not_utf8(
     assert_error(run(capsys, "event", *argv), "ALB cannot build this event: the body is not UTF-8")
 
 
+# --------------------------------------------------------------------------- event --source
+
+FRONT_DOORS = list(SERVICES)  # every front door a function can sit behind, ALB first
+
+
+@pytest.fixture
+def steady_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fixed clock and fixed random ids (trace ids, request ids), so the event the command
+    prints and the one make_event builds in the same test can be compared whole."""
+    monkeypatch.setattr(time, "time", lambda: 1_700_000_000.0)
+    monkeypatch.setattr(os, "urandom", bytes)  # bytes(n): n zero bytes
+    monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=0))
+
+
+@pytest.mark.parametrize("source", FRONT_DOORS)
+def test_event_from_every_front_door(
+    capsys: pytest.CaptureFixture[str], steady_ids: None, source: str
+) -> None:
+    """The event that front door sends (make_event's), which the handler then reads as coming
+    from it, with the request the client made."""
+    argv = ["PUT", "/api/items?id=1", "-H", "Content-Type: application/json", "-d", '{"qty": 2}']
+    event = printed_event(capsys, *argv, "--client-ip", "10.0.0.9", "--source", source)
+    assert event == make_event(
+        "PUT",
+        "/api/items?id=1",
+        headers=[("Content-Type", "application/json")],
+        body='{"qty": 2}',
+        client_ip="10.0.0.9",
+        source=source,
+    )
+    read_by = find_source(event)
+    request = read_by.parse_event(event, None, Config())
+    assert (read_by.name, request.method, request.raw_path, request.query_string) == (
+        source,
+        "PUT",
+        "/api/items",
+        "id=1",
+    )
+    assert (request.body, request.client, request.scheme) == (
+        b'{"qty": 2}',
+        ("10.0.0.9", 0),
+        "https",
+    )
+    if source == "function-url":  # its event names its own domain, never the client's Host
+        assert request.server[0].endswith(".lambda-url.us-east-1.on.aws")
+    else:
+        assert request.server == ("example.com", 443)
+
+
+@pytest.mark.parametrize(
+    ("source", "path_fields"),
+    [
+        ("apigw-rest", {"path": "/items", "resource": "/{proxy+}"}),  # the stage is not in it
+        ("apigw-http-v1", {"path": "/prod/items"}),
+        ("apigw-http-v2", {"rawPath": "/prod/items"}),
+    ],
+)
+def test_event_with_a_stage_goes_to_the_execute_api_url(
+    capsys: pytest.CaptureFixture[str], steady_ids: None, source: str, path_fields: dict[str, str]
+) -> None:
+    event = printed_event(capsys, "--source", source, "--stage", "prod", "GET", "/prod/items")
+    assert event == make_event("GET", "/prod/items", source=source, stage="prod")
+    assert {name: event[name] for name in path_fields} == path_fields
+    assert event["requestContext"]["stage"] == "prod"
+    host = {name.lower(): value for name, value in event["headers"].items()}["host"]
+    assert host.endswith(".execute-api.us-east-1.amazonaws.com")
+
+
+def test_event_help_names_every_front_door(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "event", "--help")
+    assert code == 0
+    listed = re.search(r"--source NAME +the front door that sends it: ([^(]+) \(alb\)", out)
+    assert listed is not None, out
+    assert re.sub(r"\s+", "", listed[1]).split(",") == FRONT_DOORS
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--source", "apigw-rest", "/", "--multi-value-headers"],
+            "--multi-value-headers is ALB's target-group setting; API Gateway REST API sends one "
+            "event format",
+        ),
+        (
+            ["--source", "vpc-lattice-v1", "--health-check"],
+            "--health-check is ALB's: VPC Lattice (V1) does not health-check a Lambda function",
+        ),
+        (["--stage", "prod", "/prod"], "--stage is an API Gateway setting; ALB has no stages"),
+        (
+            ["--source", "function-url", "--stage", "prod", "/prod"],
+            "--stage is an API Gateway setting; Lambda Function URL has no stages",
+        ),
+        (
+            ["--source", "apigw-http-v2", "--stage", "prod", "--host", "api.example.com", "/"],
+            "give --host (a custom domain, whose API mapping picks the stage) or --stage",
+        ),
+        (
+            ["--source", "apigw-rest", "--stage", "prod", "/items"],
+            "API Gateway REST API cannot build this event: on the execute-api host the client's "
+            "path starts with the stage '/prod' (the service answers 403 to '/items')",
+        ),
+        (
+            ["--source", "apigw-rest", "--stage", "$default", "/"],
+            "API Gateway REST API cannot build this event: a REST API stage has a name",
+        ),
+        (["--source", "apigw-http-v2", "--stage", "a/b", "/a/b"], "not a stage name: 'a/b'"),
+        (["--source", "apigw-http-v2", "--stage", "", "/"], "not a stage name: ''"),
+        (
+            ["--source", "apigw-http-v1", "--host", "", "/"],
+            "API Gateway HTTP API (payload 1.0): a request goes to a host: --host DOMAIN",
+        ),
+        (
+            ["--source", "function-url", "--host", "shop.example.com", "/"],
+            "--host: a Lambda Function URL has no custom domain",
+        ),
+        (
+            ["--source", "apigw-http-v2", "--scheme", "http", "/"],
+            "--scheme http: API Gateway HTTP API (payload 2.0) serves HTTPS only",
+        ),
+        (
+            ["--source", "vpc-lattice-v2", "--scheme", "http", "/"],
+            "--scheme: a VPC Lattice (V2) event does not say which protocol the client used",
+        ),
+        (["--source", "nginx", "/"], "argument --source: invalid choice: 'nginx' (choose from"),
+    ],
+)
+def test_event_refuses_what_the_front_door_lacks(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert_error(run(capsys, "event", *argv), message)
+
+
 # --------------------------------------------------------------------------- invoke
 
 
-def split_invoke_output(out: str) -> tuple[dict[str, Any], str]:
-    """(the handler's raw answer, ALB's part) from invoke's stdout."""
+def split_invoke_output(
+    out: str, source: str = "ALB (single-value headers)"
+) -> tuple[dict[str, Any], str]:
+    """(the handler's raw answer, the front door's part) from invoke's stdout, after the line
+    naming the front door ``source``."""
+    source_line, _, out = out.partition("\n")
+    assert source_line == f"source: {source}"
     raw, separator, verdict = out.partition("\n}\n\n")
     assert separator, out
     payload: dict[str, Any] = json.loads(raw + "\n}")
@@ -325,7 +477,7 @@ def test_invoke_a_binary_answer_with_an_event_file(
 
 def test_invoke_default_event_in_multi_value_mode(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "invoke", FLASK, "--multi-value-headers")
-    payload, http = split_invoke_output(out)
+    payload, http = split_invoke_output(out, "ALB (multi-value headers)")
     assert code == 0
     assert "headers" not in payload
     assert payload["multiValueHeaders"]["content-type"] == ["text/html; charset=utf-8"]
@@ -338,7 +490,10 @@ def test_invoke_judges_in_the_mode_of_the_event(
     target = f"{handlers}:both_fields"
     feed_stdin(monkeypatch, json.dumps(make_event(multi_value_headers=True)).encode())
     code, out, _ = run(capsys, "invoke", target, "--event", "-")
-    assert (code, split_invoke_output(out)[1]) == (0, "HTTP/1.1 201 Created\nx-mode: multi\n\nok\n")
+    assert (code, split_invoke_output(out, "ALB (multi-value headers)")[1]) == (
+        0,
+        "HTTP/1.1 201 Created\nx-mode: multi\n\nok\n",
+    )
 
     feed_stdin(monkeypatch, json.dumps(make_event()).encode())
     code, out, _ = run(capsys, "invoke", target, "--event", "-")
@@ -353,7 +508,7 @@ def test_invoke_a_response_alb_refuses_exits_2(
 ) -> None:
     code, out, _ = run(capsys, "invoke", f"{handlers}:bad")
     assert code == 2
-    raw = '{\n  "statusCode": 200,\n  "headers": null\n}\n\n'
+    raw = 'source: ALB (single-value headers)\n{\n  "statusCode": 200,\n  "headers": null\n}\n\n'
     assert out.startswith(raw + "ALB would answer 502: LambdaInvalidResponse: ")
     assert out.count("\n") == raw.count("\n") + 1
     assert "null" in out.splitlines()[-1]
@@ -363,7 +518,11 @@ def test_invoke_a_handler_that_raises_exits_2(
     capsys: pytest.CaptureFixture[str], handlers: Path
 ) -> None:
     code, out, err = run(capsys, "invoke", f"{handlers}:boom")
-    assert (code, out) == (2, "ALB would answer 502: LambdaUnhandled: ValueError: boom\n")
+    assert (code, out) == (
+        2,
+        "source: ALB (single-value headers)\n"
+        "ALB would answer 502: LambdaUnhandled: ValueError: boom\n",
+    )
     assert err.startswith("Traceback (most recent call last):\n")  # the function's log
     assert err.endswith("ValueError: boom\n")
 
@@ -373,7 +532,9 @@ def test_invoke_an_answer_json_cannot_carry_exits_2(
 ) -> None:
     code, out, _ = run(capsys, "invoke", f"{handlers}:not_json")
     assert code == 2
-    assert out.startswith("{'statusCode': 200, 'body': b'bytes'}\n\n")
+    assert out.startswith(
+        "source: ALB (single-value headers)\n{'statusCode': 200, 'body': b'bytes'}\n\n"
+    )
     assert out.splitlines()[-1].startswith("ALB would answer 502: the response is not JSON")
 
 
@@ -434,6 +595,304 @@ def test_invoke_event_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path)
         ),
         "--multi-value-headers, but the event has single-value 'headers'",
     )
+
+
+# --------------------------------------------------------------------------- invoke: front doors
+
+# How invoke names the front door of each source's events (ALB with its header mode).
+FRONT_DOOR_LINES = {
+    "alb": "ALB (single-value headers)",
+    "apigw-rest": "API Gateway REST API",
+    "apigw-http-v1": "API Gateway HTTP API (payload 1.0)",
+    "apigw-http-v2": "API Gateway HTTP API (payload 2.0)",
+    "function-url": "Lambda Function URL",
+    "vpc-lattice-v2": "VPC Lattice (V2)",
+    "vpc-lattice-v1": "VPC Lattice (V1)",
+}
+UNBOUND_TARGET = "no_such_module_xyz:handler"  # the event is refused before a target is loaded
+
+
+def event_file(tmp_path: Path, event: object) -> str:
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    return str(path)
+
+
+@pytest.mark.parametrize("source", FRONT_DOORS)
+def test_invoke_names_the_front_door_and_runs_its_event(
+    capsys: pytest.CaptureFixture[str], handlers: Path, tmp_path: Path, source: str
+) -> None:
+    """Each front door's event reaches the app as the same request; its answer comes back in that
+    front door's format, and the client gets it as that front door delivers it."""
+    event = event_file(tmp_path, make_event("GET", "/shop/cart?x=1", source=source))
+    argv = ["--event", event, "--base-path", "/shop"]
+    code, out, err = run(capsys, "invoke", f"{handlers}:app", *argv)
+    payload, http = split_invoke_output(out, FRONT_DOOR_LINES[source])
+    assert (code, err) == (0, "")
+    assert (http, payload["statusCode"]) == (
+        "HTTP/1.1 200 OK\ncontent-type: text/plain\n\n/shop|/cart\n",
+        200,
+    )
+
+
+OK_JSON = "HTTP/1.1 200 OK\ncontent-type: application/json\n\n{}\n"
+
+
+@pytest.mark.parametrize(
+    ("handler", "source", "code", "verdict"),
+    [
+        # An answer without isBase64Encoded: VPC Lattice alone refuses it.
+        ("echo", "alb", 0, OK_JSON),
+        ("echo", "apigw-rest", 0, OK_JSON),
+        ("echo", "apigw-http-v1", 0, OK_JSON),
+        ("echo", "apigw-http-v2", 0, OK_JSON),
+        ("echo", "function-url", 0, OK_JSON),
+        *[
+            (
+                "echo",
+                lattice,
+                2,
+                f"{label} would answer 502: malformed Lambda response: isBase64Encoded must "
+                "be true or false, got nothing (missing or null)\n",
+            )
+            for lattice, label in (
+                ("vpc-lattice-v2", "VPC Lattice (V2)"),
+                ("vpc-lattice-v1", "VPC Lattice (V1)"),
+            )
+        ],
+        # "headers": null: payload 1.0 takes it for no headers (a REST API then adds its
+        # default content type); the others refuse it, each with its own status.
+        (
+            "bad",
+            "alb",
+            2,
+            "ALB would answer 502: LambdaInvalidResponse: response.headers is null (ALB answers "
+            "502 to a null anywhere)\n",
+        ),
+        ("bad", "apigw-rest", 0, "HTTP/1.1 200 OK\ncontent-type: application/json\n\n"),
+        ("bad", "apigw-http-v1", 0, "HTTP/1.1 200 OK\n\n"),
+        (
+            "bad",
+            "apigw-http-v2",
+            2,
+            "API Gateway HTTP API (payload 2.0) would answer 500: malformed Lambda response: "
+            "headers must be an object of strings, got null\n",
+        ),
+        (
+            "bad",
+            "function-url",
+            2,
+            "Lambda Function URL would answer 502: malformed Lambda response: "
+            "headers must be an object of strings, got null\n",
+        ),
+        (
+            "bad",
+            "vpc-lattice-v2",
+            2,
+            "VPC Lattice (V2) would answer 502: malformed Lambda response: headers "
+            "must be an object, got nothing (missing or null)\n",
+        ),
+    ],
+)
+def test_invoke_judges_the_answer_as_that_front_door_does(
+    capsys: pytest.CaptureFixture[str],
+    handlers: Path,
+    tmp_path: Path,
+    handler: str,
+    source: str,
+    code: int,
+    verdict: str,
+) -> None:
+    event = event_file(tmp_path, make_event(source=source))
+    result = run(capsys, "invoke", f"{handlers}:{handler}", "--event", event)
+    assert (result[0], split_invoke_output(result[1], FRONT_DOOR_LINES[source])[1]) == (
+        code,
+        verdict,
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "status"),
+    [
+        ("alb", 502),
+        ("apigw-rest", 502),
+        ("apigw-http-v1", 500),
+        ("apigw-http-v2", 500),
+        ("function-url", 502),
+        ("vpc-lattice-v2", 502),
+        ("vpc-lattice-v1", 502),
+    ],
+)
+def test_invoke_a_handler_that_raises_names_the_front_doors_answer(
+    capsys: pytest.CaptureFixture[str], handlers: Path, tmp_path: Path, source: str, status: int
+) -> None:
+    event = event_file(tmp_path, make_event(source=source))
+    code, out, err = run(capsys, "invoke", f"{handlers}:boom", "--event", event)
+    front_door = FRONT_DOOR_LINES[source]
+    label = front_door.removesuffix(" (single-value headers)")
+    assert (code, out) == (
+        2,
+        f"source: {front_door}\n{label} would answer {status}: LambdaUnhandled: ValueError: boom\n",
+    )
+    assert err.endswith("ValueError: boom\n")  # the traceback: the function's log
+
+
+@pytest.mark.parametrize("source", ["apigw-rest", "apigw-http-v1", "apigw-http-v2"])
+def test_event_with_a_stage_piped_into_invoke(
+    capsys: pytest.CaptureFixture[str],
+    handlers: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+) -> None:
+    """On the execute-api URL the stage leads the client's path: the app gets it as its base."""
+    event = printed_event(capsys, "--source", source, "--stage", "prod", "POST", "/prod/cart?x=1")
+    feed_stdin(monkeypatch, json.dumps(event).encode())
+    code, out, _ = run(capsys, "invoke", f"{handlers}:app", "--event", "-")
+    assert (code, split_invoke_output(out, FRONT_DOOR_LINES[source])[1]) == (
+        0,
+        "HTTP/1.1 200 OK\ncontent-type: text/plain\n\n/prod|/cart\n",
+    )
+
+
+NON_HTTP_EVENTS = [
+    ({"Records": [{"eventSource": "aws:sqs", "body": "{}"}]}, "an SQS message batch"),
+    ({"Records": [{"EventSource": "aws:sns", "Sns": {}}]}, "an SNS notification"),
+    ({"Records": [{"eventSource": "aws:s3", "s3": {}}]}, "an S3 event notification"),
+    (
+        {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}},
+        "an EventBridge scheduled event",
+    ),
+    ({"source": "shop.orders", "detail-type": "OrderPlaced", "detail": {}}, "an EventBridge event"),
+    ({"source": "serverless-plugin-warmup"}, "a warmer ping (serverless-plugin-warmup)"),
+    (
+        {"requestContext": {"routeKey": "$connect", "eventType": "CONNECT", "connectionId": "c"}},
+        "an API Gateway WebSocket event",
+    ),
+]
+
+
+@pytest.mark.parametrize(("event", "kind"), NON_HTTP_EVENTS)
+def test_invoke_refuses_an_event_that_is_not_an_http_request(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, event: dict[str, Any], kind: str
+) -> None:
+    """The input's fault, not the function's: exit code 1, one line, no traceback, and before
+    the target is even imported."""
+    path = event_file(tmp_path, event)
+    code, out, err = run(capsys, "invoke", UNBOUND_TARGET, "--event", path)
+    assert_error((code, out, err), "non_http_handler=")
+    assert err.startswith(
+        f"alb-adapter: {path}: not an HTTP request: this is {kind}, and alb_adapter serves HTTP "
+        "requests only (ALB, "
+    )
+
+
+def test_invoke_refuses_an_event_of_no_front_door(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = event_file(tmp_path, {"hello": "world"})
+    assert_error(
+        run(capsys, "invoke", UNBOUND_TARGET, "--event", path),
+        f"{path}: not an event from a source alb_adapter serves (ALB, ",
+    )
+
+
+def malformed_events() -> list[tuple[dict[str, Any], str]]:
+    """Events shaped like a front door's with a field it always sends wrong: none sends them."""
+    alb = make_event()
+    del alb["httpMethod"]
+    rest = make_event(source="apigw-rest")
+    rest["headers"] = ["accept"]
+    http_v2 = make_event(source="apigw-http-v2")
+    http_v2["rawPath"] = 42
+    return [
+        (alb, "invalid ALB event: httpMethod must be a non-empty string (it is missing or null)"),
+        (
+            rest,
+            "invalid API Gateway REST API event: headers must be an object of strings, got list",
+        ),
+        (
+            http_v2,
+            "invalid API Gateway HTTP API (payload 2.0) event: rawPath must be a string, got int",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(("event", "message"), malformed_events())
+def test_invoke_refuses_a_malformed_event(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, event: dict[str, Any], message: str
+) -> None:
+    path = event_file(tmp_path, event)
+    assert_error(run(capsys, "invoke", UNBOUND_TARGET, "--event", path), f"{path}: {message}")
+
+
+@pytest.mark.parametrize("source", ["alb", "apigw-http-v2"])
+def test_invoke_an_undecodable_body_is_the_handlers_400(
+    capsys: pytest.CaptureFixture[str], handlers: Path, tmp_path: Path, source: str
+) -> None:
+    """Not refused as a malformed event: the handler answers it 400 without calling the app, and
+    that answer is what the client would see."""
+    event = make_event("POST", "/", body="x", source=source) | {
+        "body": "not base64!",
+        "isBase64Encoded": True,
+    }
+    code, out, _ = run(capsys, "invoke", f"{handlers}:app", "--event", event_file(tmp_path, event))
+    assert (code, split_invoke_output(out, FRONT_DOOR_LINES[source])[1]) == (
+        0,
+        "HTTP/1.1 400 Bad Request\ncontent-type: text/plain; charset=utf-8\n\n"
+        "Bad Request: the request body could not be decoded.\n",
+    )
+
+
+def test_invoke_multi_value_headers_is_for_alb_events_only(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = event_file(tmp_path, make_event(source="apigw-rest"))
+    assert_error(
+        run(capsys, "invoke", FLASK, "--event", path, "--multi-value-headers"),
+        f"{path}: --multi-value-headers is ALB's target-group setting; this event is from API "
+        "Gateway REST API, which has one event format",
+    )
+
+
+def corpus_entries(kind: str) -> list[tuple[str, str]]:
+    """(file, type) of the Lambda event corpus's events of ``kind``; none (so the tests are
+    skipped) without the corpus."""
+    if not LAMBDA_EVENTS.is_dir():
+        return []
+    index = json.loads((LAMBDA_EVENTS / "index.json").read_text())
+    return [(entry["file"], entry["type"]) for entry in index if entry["kind"] == kind]
+
+
+@pytest.mark.parametrize(("name", "source"), corpus_entries("request"))
+def test_invoke_names_the_front_door_of_each_real_event(
+    capsys: pytest.CaptureFixture[str], handlers: Path, name: str, source: str
+) -> None:
+    path = str(LAMBDA_EVENTS / name)
+    code, out, err = run(capsys, "invoke", f"{handlers}:complete", "--event", path)
+    assert (code, err) == (0, "")
+    assert split_invoke_output(out, FRONT_DOOR_LINES[source])[1] == (
+        "HTTP/1.1 200 OK\ncontent-type: text/plain\n\nok\n"
+    )
+
+
+# What invoke says of the corpus's non-HTTP events, by their type in its index.
+CORPUS_NON_HTTP = {
+    "scheduled": "not an HTTP request: this is an EventBridge scheduled event",
+    "eventbridge": "not an HTTP request: this is an EventBridge event",
+    "sqs": "not an HTTP request: this is an SQS message batch",
+    "warmer": "not an HTTP request: this is a warmer ping (serverless-plugin-warmup)",
+    "apigw-websocket": "not an HTTP request: this is an API Gateway ",  # or its authorizer's
+    "unknown": "not an event from a source alb_adapter serves",
+}
+
+
+@pytest.mark.parametrize(("name", "kind"), corpus_entries("non-http"))
+def test_invoke_refuses_each_real_non_http_event(
+    capsys: pytest.CaptureFixture[str], name: str, kind: str
+) -> None:
+    path = str(LAMBDA_EVENTS / name)
+    result = run(capsys, "invoke", UNBOUND_TARGET, "--event", path)
+    assert_error(result, f"alb-adapter: {path}: {CORPUS_NON_HTTP[kind]}")
 
 
 @pytest.mark.parametrize(
@@ -784,6 +1243,25 @@ def test_event_health_check_is_make_health_check_event(
     assert event["httpMethod"] == "GET"
 
 
+@needs_console_script
+def test_invoke_refuses_a_non_http_event_in_one_line_in_a_real_process(
+    handlers: Path, tmp_path: Path
+) -> None:
+    """With the command's own logging: loading this bare app logs a line as it is wrapped, but a
+    non-HTTP event is refused before the target is loaded, so stderr is that one line."""
+    code, _, err = run_script("invoke", f"{handlers}:app")
+    assert code == 0
+    assert "WSGIHandler" in err  # the premise: loading the target writes to stderr
+
+    path = event_file(tmp_path, {"Records": [{"eventSource": "aws:sqs", "body": "{}"}]})
+    code, out, err = run_script("invoke", f"{handlers}:app", "--event", path)
+    assert (code, out, err.count("\n")) == (1, "", 1)
+    assert err.startswith(
+        f"alb-adapter: {path}: not an HTTP request: this is an SQS message batch, and "
+        "alb_adapter serves HTTP requests only ("
+    )
+
+
 LARGE_ANSWER = """
 def handler(event, context):
     return {"statusCode": 200, "headers": {"content-type": "text/plain"}, "body": "x" * 900_000}
@@ -799,9 +1277,11 @@ def test_a_reader_that_stops_early_ends_it_quietly(command: str, tmp_path: Path)
     if command == "event":
         (tmp_path / "body.bin").write_bytes(bytes(range(256)) * 4000)  # ~1.4 MB of base64
         argv = ["event", "POST", "/up", "--data-file", str(tmp_path / "body.bin")]
+        first = b"{"
     else:
         (tmp_path / "large_answer.py").write_text(LARGE_ANSWER)
         argv = ["invoke", f"{tmp_path / 'large_answer.py'}:handler"]
+        first = b"s"  # of "source: ALB (single-value headers)", then the large answer
     script = console_script()
     assert script is not None
     process = subprocess.Popen(
@@ -809,7 +1289,7 @@ def test_a_reader_that_stops_early_ends_it_quietly(command: str, tmp_path: Path)
     )
     try:
         assert process.stdout is not None
-        assert process.stdout.read(1) == b"{"
+        assert process.stdout.read(1) == first
         process.stdout.close()  # as `head -c 1` does once it has its byte
         _, err = process.communicate(timeout=30)
     finally:

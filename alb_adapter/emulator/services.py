@@ -343,7 +343,8 @@ def _judged_by(
         try:
             response = read(json.loads(wire))
         except InvalidResponse as exc:
-            return refused(f"{service} refuses the response: {exc}")
+            # The service's own words differ; this says what they all mean, without a value.
+            return refused(f"malformed Lambda response: {exc}")
         return Outcome(response.status, list(response.headers), response.body)
 
     return judge_payload
