@@ -127,22 +127,28 @@ def test_the_fixtures_are_listed_in_a_fresh_project(pytester: pytest.Pytester) -
         [
             "*fixtures defined from alb_adapter.testing.pytest_plugin*",
             "alb_client -- *pytest_plugin.py:*",
-            "    An httpx client whose requests go through ALB to ``alb_handler``, in the test's "
-            "header",
+            "    An httpx client whose requests go through ALB (or the test's front door, "
+            "``alb_source``)",
             "alb_async_client -- *",
             "    ``alb_client`` for async tests (pytest-asyncio, anyio): an httpx async client "
             "through ALB",
             "alb_handler [[]session scope[]] -- *",
             "    The Lambda handler under test: the one the ``alb_handler`` setting names",
             "alb_event -- *",
-            '    ``alb_event("POST", "/login", form={"user": "ada"})``: the event ALB sends a '
-            "Lambda",
+            '    ``alb_event("POST", "/login", form={"user": "ada"})``: the event ALB (or the '
+            "test's front",
             "lambda_context -- *",
             "    A fresh stand-in for the Lambda context (``alb_adapter.testing.LambdaContext``): "
             "the real",
             "alb_multi_value_headers -- *",
             "    The test's ALB header mode (True: the target group has multi-value headers "
             "enabled),",
+            "alb_source -- *",
+            '    The test\'s front door, which every ``alb_*`` fixture follows: ``"alb"`` (the '
+            "default),",
+            "alb_stage -- *",
+            "    The API Gateway stage of the test's run: the ``alb_stage`` setting behind API "
+            "Gateway,",
         ]
     )
     assert result.ret == pytest.ExitCode.OK
@@ -159,6 +165,8 @@ def test_help_documents_the_settings_and_the_marker(
             "  alb_handler (string): the Lambda handler the alb_handler fixture gives:",
             "  alb_multi_value_headers (string):",
             "*the target group's header mode for the alb_* fixtures:*",
+            "  alb_source (string):  the front door of the alb_* fixtures: alb (the default),",
+            "  alb_stage (string):   API Gateway runs only: the stage whose execute-api URL",
         ]
     )
     result = pytester.runpytest(*UNRELATED_PLUGINS, "--markers")
@@ -167,6 +175,9 @@ def test_help_documents_the_settings_and_the_marker(
             "@pytest.mark.alb_header_modes(*modes): run this test in both ALB header modes "
             "(single-value and multi-value), whatever alb_multi_value_headers says; "
             "alb_header_modes(True) or (False) runs it in that mode only",
+            "@pytest.mark.alb_sources(*names): run this test behind each of these front doors "
+            "(alb, apigw-rest, ...), whatever alb_source says; alb_sources() runs it behind all "
+            "of them",
         ]
     )
 
@@ -380,6 +391,295 @@ def test_a_marker_with_other_arguments_is_refused(project: pytest.Pytester) -> N
         [
             "E   pytest.UsageError: @pytest.mark.alb_header_modes takes the modes as True/False "
             "positional arguments (or none, for both), got ('multi',) {}",
+        ]
+    )
+    result.assert_outcomes(errors=1)
+
+
+# --- front doors and stages --------------------------------------------------------------------
+
+# A function that says which front door's event reached it, and where the app thinks it is: the
+# URL it would build for the request (wsgiref's request_uri, from Host, SCRIPT_NAME and PATH_INFO).
+FRONT_DOOR_FUNCTION = """
+import json
+from wsgiref.util import request_uri
+
+from alb_adapter import WSGIHandler
+from alb_adapter.sources import find_source
+
+
+def app(environ, start_response):
+    event = environ["aws.event"]
+    source = find_source(event).name
+    body = json.dumps(
+        {
+            "source": source,
+            "multi_value_headers": source == "alb" and "multiValueHeaders" in event,
+            "script_name": environ["SCRIPT_NAME"],
+            "url": request_uri(environ),
+        }
+    ).encode()
+    start_response(
+        "200 OK",
+        [("Content-Type", "application/json"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")],
+    )
+    return [body]
+
+
+handler = WSGIHandler(app)
+"""
+
+# Each inner test writes what its fixtures gave and what the function saw, one line per run, so
+# the outer test sees every run, not only that it passed. The client's URL and the app's must be
+# the same, and both Set-Cookie must arrive, behind every front door.
+FRONT_DOOR_TESTS = """
+import json
+
+import pytest
+
+from alb_adapter.testing import read_response
+
+
+def record(name, seen, source, mode, stage):
+    assert seen["source"] == source
+    assert seen["multi_value_headers"] is mode
+    with open("runs.txt", "a") as log:
+        log.write(f"{name} {source} {mode} {stage} {seen['script_name']!r} {seen['url']}\\n")
+
+
+def test_client(alb_client, alb_source, alb_multi_value_headers, alb_stage):
+    response = alb_client.get("/items?q=1")
+    assert response.status_code == 200
+    assert response.headers.get_list("set-cookie") == ["a=1", "b=2"]
+    seen = response.json()
+    assert seen["url"] == str(response.request.url)
+    record("client", seen, alb_source, alb_multi_value_headers, alb_stage)
+
+
+def test_event(alb_event, alb_handler, lambda_context, alb_source, alb_multi_value_headers, alb_stage):
+    answer = alb_handler(alb_event("GET", "/items?q=1"), lambda_context)
+    response = read_response(answer, multi_value_headers=alb_multi_value_headers, source=alb_source)
+    assert response.header_values("set-cookie") == ["a=1", "b=2"]
+    record("event", response.json(), alb_source, alb_multi_value_headers, alb_stage)
+
+
+@pytest.mark.asyncio
+async def test_async_client(alb_async_client, alb_source, alb_multi_value_headers, alb_stage):
+    response = await alb_async_client.get("/items?q=1")
+    seen = response.json()
+    assert seen["url"] == str(response.request.url)
+    record("async", seen, alb_source, alb_multi_value_headers, alb_stage)
+"""
+
+# The services' example hosts (alb_adapter/sources/service_side.py, apigateway_v2/service.py).
+EXECUTE_API = "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"
+FUNCTION_URL = "abcdefghijklmnopqrstuvwxyz234567.lambda-url.us-east-1.on.aws"
+ALL_SOURCES = [
+    "alb",
+    "apigw-rest",
+    "apigw-http-v1",
+    "apigw-http-v2",
+    "function-url",
+    "vpc-lattice-v2",
+    "vpc-lattice-v1",
+]
+
+
+@pytest.fixture
+def front_doors(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makepyfile(front_door_function=FRONT_DOOR_FUNCTION, test_front_doors=FRONT_DOOR_TESTS)
+    pytester.makeini(SETTINGS.replace("lambda_function:handler", "front_door_function:handler"))
+    return pytester
+
+
+def runs_of(project: pytest.Pytester) -> list[str]:
+    return (project.path / "runs.txt").read_text().splitlines()
+
+
+def test_every_test_runs_behind_every_front_door_and_alb_in_both_modes(
+    front_doors: pytest.Pytester,
+) -> None:
+    result = front_doors.runpytest(
+        *UNRELATED_PLUGINS, "-v", "-o", "alb_source=all", "-o", "alb_multi_value_headers=both"
+    )
+
+    ids = ["alb-single-value", "alb-multi-value", *ALL_SOURCES[1:]]
+    result.stdout.fnmatch_lines(
+        [
+            f"test_front_doors.py::test_{test}[[]{run}[]] PASSED*"
+            for test in ("client", "event", "async_client")
+            for run in ids
+        ],
+        consecutive=True,
+    )
+    result.assert_outcomes(passed=3 * len(ids))
+    # Every URL the app built is the one the client asked for: the clients' default host, and a
+    # Function URL's own domain (it has no custom domains); make_event's default host is
+    # example.com.
+    url, function_url = "https://alb-adapter.test/items?q=1", f"https://{FUNCTION_URL}/items?q=1"
+    client_runs = [
+        f"alb False None '' {url}",
+        f"alb True None '' {url}",
+        f"apigw-rest False None '' {url}",
+        f"apigw-http-v1 False None '' {url}",
+        f"apigw-http-v2 False None '' {url}",
+        f"function-url False None '' {function_url}",
+        f"vpc-lattice-v2 False None '' {url}",
+        f"vpc-lattice-v1 False None '' {url}",
+    ]
+    event_runs = [run.replace("alb-adapter.test", "example.com") for run in client_runs]
+    assert runs_of(front_doors) == [
+        *(f"client {run}" for run in client_runs),
+        *(f"event {run}" for run in event_runs),
+        *(f"async {run}" for run in client_runs),
+    ]
+
+
+def test_a_stage_puts_api_gateway_on_its_invoke_url(front_doors: pytest.Pytester) -> None:
+    """The test's paths stay the app's own (``/items``); behind API Gateway the client asks
+    the execute-api URL with the stage in front, and the app, whose mount point is the stage,
+    builds that same URL. The other front doors are left as they were."""
+    result = front_doors.runpytest(
+        *UNRELATED_PLUGINS,
+        "-v",
+        "-o",
+        "alb_source=alb apigw-rest apigw-http-v2 function-url",
+        "-o",
+        "alb_stage=prod",
+        "-k",
+        "not async",
+    )
+
+    result.stdout.fnmatch_lines(
+        [
+            f"test_front_doors.py::test_{test}[[]{source}[]] PASSED*"
+            for test in ("client", "event")
+            for source in ("alb", "apigw-rest", "apigw-http-v2", "function-url")
+        ],
+        consecutive=True,
+    )
+    invoke_url = f"https://{EXECUTE_API}/prod/items?q=1"
+    assert runs_of(front_doors) == [
+        "client alb False None '' https://alb-adapter.test/items?q=1",
+        f"client apigw-rest False prod '/prod' {invoke_url}",
+        f"client apigw-http-v2 False prod '/prod' {invoke_url}",
+        f"client function-url False None '' https://{FUNCTION_URL}/items?q=1",
+        "event alb False None '' https://example.com/items?q=1",
+        f"event apigw-rest False prod '/prod' {invoke_url}",
+        f"event apigw-http-v2 False prod '/prod' {invoke_url}",
+        f"event function-url False None '' https://{FUNCTION_URL}/items?q=1",
+    ]
+
+
+MARKED_TESTS = """
+import pytest
+
+
+def log(line):
+    with open("runs.txt", "a") as runs:
+        runs.write(line + "\\n")
+
+
+@pytest.mark.alb_sources("apigw-rest", "function-url")
+def test_two_doors(alb_source, alb_multi_value_headers):
+    log(f"two {alb_source} {alb_multi_value_headers}")
+
+
+@pytest.mark.alb_sources()
+def test_every_door(alb_source):
+    log(f"every {alb_source}")
+
+
+@pytest.mark.alb_sources("alb", "apigw-http-v1")
+@pytest.mark.alb_header_modes
+def test_modes_behind_alb_only(alb_source, alb_multi_value_headers):
+    log(f"modes {alb_source} {alb_multi_value_headers}")
+
+
+@pytest.mark.parametrize("alb_source", ["vpc-lattice-v1"])
+def test_own_source(alb_source, alb_multi_value_headers, alb_stage):
+    log(f"own {alb_source} {alb_multi_value_headers} {alb_stage}")
+
+
+def test_unmarked(alb_source, alb_multi_value_headers):
+    log(f"unmarked {alb_source} {alb_multi_value_headers}")
+"""
+
+
+def test_markers_choose_the_front_doors_of_one_test(project: pytest.Pytester) -> None:
+    project.makepyfile(test_marked=MARKED_TESTS)
+
+    result = project.runpytest(
+        *UNRELATED_PLUGINS, "-v", "--strict-markers", "-o", "alb_multi_value_headers=true"
+    )
+
+    result.stdout.fnmatch_lines(
+        [
+            "test_marked.py::test_two_doors[[]apigw-rest[]] PASSED*",
+            "test_marked.py::test_two_doors[[]function-url[]] PASSED*",
+            *(f"test_marked.py::test_every_door[[]{source}[]] PASSED*" for source in ALL_SOURCES),
+            "test_marked.py::test_modes_behind_alb_only[[]alb-single-value[]] PASSED*",
+            "test_marked.py::test_modes_behind_alb_only[[]alb-multi-value[]] PASSED*",
+            "test_marked.py::test_modes_behind_alb_only[[]apigw-http-v1[]] PASSED*",
+            "test_marked.py::test_own_source[[]vpc-lattice-v1[]] PASSED*",
+            "test_marked.py::test_unmarked PASSED*",
+        ],
+        consecutive=True,
+    )
+    assert runs_of(project) == [
+        "two apigw-rest False",
+        "two function-url False",
+        *(f"every {source}" for source in ALL_SOURCES),
+        "modes alb False",
+        "modes alb True",
+        "modes apigw-http-v1 False",
+        "own vpc-lattice-v1 False None",
+        "unmarked alb True",  # the configured mode, behind the configured (default) front door
+    ]
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (
+            "alb_source=alb cloudfront",
+            "ERROR: alb_source = 'alb cloudfront' in the pytest configuration: no front door "
+            "called 'cloudfront'; expected all, or names among alb, apigw-rest, apigw-http-v1, "
+            "apigw-http-v2, function-url, vpc-lattice-v2, vpc-lattice-v1",
+        ),
+        (
+            "alb_stage=prod/v1",
+            "ERROR: alb_stage = 'prod/v1' in the pytest configuration: expected a stage name as "
+            "it appears in the API's execute-api URL (prod for .../prod/items), or nothing for a "
+            "custom domain or an HTTP API's $default stage",
+        ),
+    ],
+)
+def test_an_unknown_front_door_or_stage_stops_the_run(
+    project: pytest.Pytester, option: str, message: str
+) -> None:
+    result = project.runpytest(*UNRELATED_PLUGINS, "-o", option)
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+
+
+def test_a_sources_marker_with_an_unknown_name_is_refused(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_marked="""
+        import pytest
+
+        @pytest.mark.alb_sources("apigw", True)
+        def test_x(alb_source):
+            pass
+        """
+    )
+    result = project.runpytest(*UNRELATED_PLUGINS)
+
+    result.stdout.fnmatch_lines(
+        [
+            "E   pytest.UsageError: @pytest.mark.alb_sources takes front door names as positional "
+            "arguments (or none, for all), got ('apigw', True) {}",
         ]
     )
     result.assert_outcomes(errors=1)

@@ -684,7 +684,8 @@ def test_unknown_options_are_refused_with_the_list() -> None:
     message = str(raised.value)
     assert message.startswith(
         "ALBDjangoClient: unknown option 'multi_value_header'; the options are "
-        "multi_value_headers, handler, client_ip, timeout, and the handler's: base_path, "
+        "multi_value_headers, handler, client_ip, timeout, source, stage, and the handler's: "
+        "base_path, "
     )
     assert message.endswith(
         "(Django's environ defaults are upper-case CGI names such as HTTP_USER_AGENT)"
@@ -854,6 +855,190 @@ def test_albs_front_door_refuses_what_alb_refuses(client: ALBClient) -> None:
     assert b"<title>413 Request Entity Too Large</title>" in response.content
     # Django never saw it: wsgi_request is the request as the client sent it.
     assert "aws.event" not in response.wsgi_request.META
+
+
+# --------------------------------------------------------------------------- other front doors
+
+EXECUTE_API = "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"  # the services' example API
+# A Function URL's own domain, which its events always name (it has no custom domains).
+FUNCTION_URL = "abcdefghijklmnopqrstuvwxyz234567.lambda-url.us-east-1.on.aws"
+
+
+@pytest.fixture
+def execute_api_allowed() -> Iterator[None]:
+    """The API's execute-api host and the Function URL's domain in ALLOWED_HOSTS, as a project
+    behind those front doors lists them."""
+    with override_settings(ALLOWED_HOSTS=["testserver", EXECUTE_API, FUNCTION_URL]):
+        yield
+
+
+@pytest.mark.parametrize(
+    ("source", "stage", "event_field", "scheme"),
+    [
+        ("apigw-rest", "prod", "multiValueHeaders", "http"),
+        ("apigw-http-v1", None, "multiValueHeaders", "http"),
+        ("apigw-http-v2", "prod", "headers", "http"),
+        ("function-url", None, "headers", "http"),
+        # Lattice's event carries no scheme (alb_adapter/sources/lattice/request.py): https.
+        ("vpc-lattice-v2", None, "headers", "https"),
+    ],
+)
+def test_every_request_goes_through_the_clients_front_door(
+    kind: str,
+    source: str,
+    stage: str | None,
+    event_field: str,
+    scheme: str,
+    execute_api_allowed: None,
+) -> None:
+    client = CLIENTS[kind](source=source, stage=stage)
+    prefix = f"/{stage}" if stage else ""
+    SEEN.clear()
+
+    response = client.post(f"{prefix}/echo?q=a+b%2B", data=b"hello", content_type="text/plain")
+
+    assert (client.source, client.stage) == (source, stage)
+    assert response.status_code == 200
+    assert headers_of(response) == [JSON, VARY, ("content-length", str(len(response.content)))]
+    # Under a stage Django is on the execute-api host, the stage its SCRIPT_NAME, so reverse()
+    # in the view and the absolute URL built from it are the execute-api URL.
+    host = EXECUTE_API if stage else FUNCTION_URL if source == "function-url" else "testserver"
+    assert response.json() == {
+        "method": "POST",
+        "path": f"{prefix}/echo",
+        "script_name": prefix,
+        "path_info": "/echo",
+        "query": "q=a+b%2B",
+        "q": "a b+",
+        "body": "hello",
+        "remote_addr": "127.0.0.1",  # the service's source IP: Django's client's REMOTE_ADDR
+        "forwarded_for": "127.0.0.1",
+        "user_agent": None,
+        "host": host,
+        "scheme": scheme,
+        "user": None,
+        "event_header_field": event_field,
+        "link": f"{scheme}://{host}{prefix}/echo",
+    }
+    # The request the view saw is the one the front door's event made.
+    [seen] = SEEN
+    assert response.wsgi_request is seen
+    assert response.resolver_match.url_name == "echo"
+    client.close()
+
+
+def test_under_a_stage_redirects_and_cookies_stay_on_the_stage(
+    kind: str, execute_api_allowed: None
+) -> None:
+    client = CLIENTS[kind].with_defaults(source="apigw-rest", stage="prod")()
+
+    response = client.post("/prod/login", {"user": "ada", "theme": "dark"}, follow=True)
+
+    # reverse() in the view gives /prod/echo (the stage is Django's script prefix there); in the
+    # test, outside any request, it stays /echo.
+    assert response.redirect_chain == [("/prod/echo", 302)]
+    assert reverse("echo") == "/echo"
+    assert response.json()["user"] == "ada"
+    assert sorted(client.cookies) == ["sessionid", "theme"]
+    three = client.get("/prod/three-cookies")
+    assert cookies_of(three) == {"a": "a=A; Path=/", "b": "b=B; Path=/", "c": "c=C; Path=/"}
+    client.close()
+
+
+def crashing_function(event: dict[str, Any], context: object) -> object:
+    """A Lambda function that fails before it answers (an import error, an out-of-memory)."""
+    raise RuntimeError("the function crashed")
+
+
+@pytest.mark.parametrize(
+    ("source", "status", "content_type", "body"),
+    [
+        ("apigw-rest", 502, "application/json", b'{"message": "Internal server error"}'),
+        ("apigw-http-v2", 500, "application/json", b'{"message":"Internal Server Error"}'),
+        ("function-url", 502, "text/plain", b"Internal Server Error"),
+    ],
+)
+def test_a_function_that_fails_gets_the_front_doors_own_error(
+    kind: str, source: str, status: int, content_type: str, body: bytes
+) -> None:
+    client = CLIENTS[kind](handler=crashing_function, source=source, raise_request_exception=False)
+
+    response = client.get("/echo")
+
+    assert response.status_code == status
+    assert headers_of(response) == [
+        ("content-type", content_type),
+        ("content-length", str(len(body))),
+        ("x-alb-emulator-error", "LambdaUnhandled: RuntimeError: the function crashed"),
+    ]
+    assert response.content == body
+
+
+def test_the_repr_names_the_front_door(kind: str) -> None:
+    client = CLIENTS[kind](source="apigw-rest", stage="prod")
+    handler = (
+        "WSGIHandler(get_wsgi_application())"
+        if kind == "wsgi"
+        else "ASGIHandler(get_asgi_application())"
+    )
+
+    assert repr(client) == (
+        f"<{CLIENTS[kind].__name__} through API Gateway REST API to {handler}, stage 'prod'>"
+    )
+
+
+class EchoTestsBehindAnHTTPAPI(EchoTests):
+    """Django's idiom unchanged behind another front door, reached through a custom domain
+    (``testserver``): the paths are the app's own, as behind ALB."""
+
+    client_class = ALBDjangoClient.with_defaults(source="apigw-http-v2")
+
+
+@override_settings(ALLOWED_HOSTS=["testserver", FUNCTION_URL])
+class EchoTestsBehindAFunctionURLOverASGI(EchoTests):
+    """Behind a Function URL the project is on the URL's own domain, which it lists."""
+
+    client_class = ALBDjangoASGIClient.with_defaults(source="function-url")
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        (
+            {"source": "function-url", "stage": "prod"},
+            ValueError,
+            "stage= is an API Gateway setting; Lambda Function URL has no stages",
+        ),
+        (
+            {"source": "vpc-lattice-v2", "multi_value_headers": True},
+            ValueError,
+            "multi_value_headers is ALB's target-group setting; VPC Lattice (V2) has one event "
+            "format",
+        ),
+        (
+            {"source": "cloudfront"},
+            ValueError,
+            "no front door called 'cloudfront'; the front doors are: alb, apigw-rest, "
+            "apigw-http-v1, apigw-http-v2, function-url, vpc-lattice-v2, vpc-lattice-v1",
+        ),
+        (
+            {"source": "apigw-rest", "stage": ["prod"]},
+            TypeError,
+            "stage must be a stage name or None, got ['prod']",
+        ),
+    ],
+)
+def test_settings_a_front_door_does_not_have_are_refused_when_set(
+    kind: str, options: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    client_class = CLIENTS[kind]
+    with pytest.raises(error) as per_class:
+        client_class.with_defaults(**options)
+    with pytest.raises(error) as per_client:
+        client_class(**options)
+
+    assert str(per_class.value) == f"{client_class.__name__}.with_defaults(): {message}"
+    assert str(per_client.value) == f"{client_class.__name__}: {message}"
 
 
 # --------------------------------------------------------------------------- the test database

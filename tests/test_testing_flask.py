@@ -13,8 +13,8 @@ import logging
 import re
 import subprocess
 import sys
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, NamedTuple
 
 import flask
 import pytest
@@ -347,7 +347,7 @@ def test_unknown_options_are_refused_with_the_list(app: Flask) -> None:
 
     prefix = (
         "ALBFlaskClient: unknown option 'bas_path'; the options are multi_value_headers, "
-        "handler, client_ip, timeout, raise_handler_errors, and the handler's: "
+        "handler, client_ip, timeout, raise_handler_errors, source, stage, and the handler's: "
     )
     message = str(error.value)
     assert message.startswith(prefix)
@@ -615,3 +615,211 @@ def test_nothing_is_logged_above_debug_for_a_login(
 
     assert response.status_code == 200
     assert logged_above_debug(caplog.records) == []
+
+
+# --------------------------------------------------------------------------- other front doors
+
+EXECUTE_API = "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"  # the services' example API
+
+
+class FrontDoor(NamedTuple):
+    """One way to reach the function, and what tells its event apart from the others'."""
+
+    source: str
+    stage: str | None
+    event_is_its_own: Callable[[dict[str, Any]], bool]
+
+    @property
+    def prefix(self) -> str:
+        """What the client's paths start with: the stage, on the execute-api URL."""
+        return f"/{self.stage}" if self.stage else ""
+
+    @property
+    def payload_2(self) -> bool:
+        """The answer format with a ``cookies`` list, sent after the other headers."""
+        return self.source in ("apigw-http-v2", "function-url")
+
+
+FRONT_DOORS = [
+    FrontDoor("apigw-rest", "prod", lambda event: event["requestContext"]["stage"] == "prod"),
+    FrontDoor("apigw-http-v1", None, lambda event: event["version"] == "1.0"),
+    FrontDoor("apigw-http-v2", "prod", lambda event: event["rawPath"] == "/prod/echo"),
+    FrontDoor(
+        "function-url",
+        None,
+        lambda event: event["requestContext"]["domainName"].endswith(
+            ".lambda-url.us-east-1.on.aws"
+        ),
+    ),
+    FrontDoor("vpc-lattice-v2", None, lambda event: "serviceNetworkArn" in event["requestContext"]),
+    FrontDoor("vpc-lattice-v1", None, lambda event: event["raw_path"] == "/echo"),
+]
+FRONT_DOOR_IDS = [
+    f"{door.source}-{door.stage}" if door.stage else door.source for door in FRONT_DOORS
+]
+
+
+@pytest.fixture(params=FRONT_DOORS, ids=FRONT_DOOR_IDS)
+def door(request: pytest.FixtureRequest) -> FrontDoor:
+    value: FrontDoor = request.param
+    return value
+
+
+def test_source_sends_every_request_through_that_front_door(app: Flask, door: FrontDoor) -> None:
+    use_alb(app, source=door.source, stage=door.stage)
+    client = alb_client(app)
+
+    with client:
+        response = client.post(
+            f"{door.prefix}/echo?q=a+b%2B", data=b"hello", content_type="text/plain"
+        )
+        assert door.event_is_its_own(flask.request.environ["aws.event"])
+
+    assert (client.source, client.stage) == (door.source, door.stage)
+    assert response.status_code == 200
+    assert headers_of(response) == [
+        ("content-type", JSON),
+        ("vary", "Cookie"),
+        ("content-length", str(len(response.data))),
+    ]
+    # Under a stage the app is on the execute-api host with the stage as its mount point, so
+    # url_for gives the execute-api URL; a Function URL's event names its own domain, whatever
+    # host the client used; elsewhere the client's host. Lattice's event has no scheme
+    # (alb_adapter/sources/lattice/request.py): the app takes https.
+    if door.stage:
+        link = f"http://{EXECUTE_API}/prod/echo"
+    elif door.source == "function-url":
+        link = "http://abcdefghijklmnopqrstuvwxyz234567.lambda-url.us-east-1.on.aws/echo"
+    elif door.source.startswith("vpc-lattice"):
+        link = "https://localhost/echo"
+    else:
+        link = "http://localhost/echo"
+    assert response.get_json() == {
+        "method": "POST",
+        "path": "/echo",
+        "script_root": door.prefix,
+        "query": "q=a+b%2B",
+        "remote_addr": "127.0.0.1",  # the service's source IP: FlaskClient's REMOTE_ADDR
+        "user": None,
+        "body": "hello",
+        "event_header_field": (
+            "multiValueHeaders" if door.source in ("apigw-rest", "apigw-http-v1") else "headers"
+        ),
+        "forwarded_for": "127.0.0.1",
+        "link": link,
+    }
+
+
+def test_every_front_door_delivers_every_cookie_and_the_redirect(
+    app: Flask, door: FrontDoor
+) -> None:
+    client = alb_client(app, source=door.source, stage=door.stage)
+
+    response = client.post(
+        f"{door.prefix}/login", data={"user": "ada", "theme": "dark"}, follow_redirects=True
+    )
+
+    assert response.status_code == 200
+    assert response.request.path == f"{door.prefix}/echo"
+    assert response.get_json()["user"] == "ada"
+    [login] = response.history
+    assert login.status_code == 302
+    [session_cookie] = [v for n, v in headers_of(login) if v.startswith("session=")]
+    assert re.fullmatch(r"session=[\w.-]+; HttpOnly; Path=/", session_cookie)
+    cookies = [("set-cookie", "theme=dark; Path=/"), ("set-cookie", session_cookie)]
+    vary = [("vary", "Cookie")]
+    assert headers_of(login) == [
+        ("content-type", HTML),
+        ("location", f"{door.prefix}/echo"),
+        *(vary + cookies if door.payload_2 else cookies + vary),
+        ("content-length", str(len(login.data))),
+    ]
+    assert client.get(f"{door.prefix}/three-cookies").headers.getlist("Set-Cookie") == [
+        "a=A; Path=/",
+        "b=B; Path=/",
+        "c=C; Path=/",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("source", "status", "content_type", "body"),
+    [
+        ("apigw-rest", 502, [("content-type", JSON)], b'{"message": "Internal server error"}'),
+        ("apigw-http-v1", 500, [("content-type", JSON)], b'{"message":"Internal Server Error"}'),
+        ("apigw-http-v2", 500, [("content-type", JSON)], b'{"message":"Internal Server Error"}'),
+        ("function-url", 502, [("content-type", "text/plain")], b"Internal Server Error"),
+        ("vpc-lattice-v2", 502, [], b""),  # an empty body, and no type for it
+    ],
+)
+def test_a_function_that_fails_gets_the_front_doors_own_error(
+    app: Flask, source: str, status: int, content_type: list[tuple[str, str]], body: bytes
+) -> None:
+    handler = WSGIHandler(app, raise_app_exceptions=True)
+    client = alb_client(app, handler=handler, source=source, raise_handler_errors=False)
+
+    response = client.get("/boom")
+
+    assert response.status_code == status
+    assert headers_of(response) == [
+        *content_type,
+        ("content-length", str(len(body))),
+        ("x-alb-emulator-error", "LambdaUnhandled: ZeroDivisionError: the view divided by zero"),
+    ]
+    assert response.data == body
+
+
+def test_the_repr_names_the_front_door(app: Flask) -> None:
+    flask_app = "<Flask 'tests.test_testing_flask'>"
+
+    assert repr(alb_client(app, source="apigw-rest", stage="prod")) == (
+        f"<ALBFlaskClient {flask_app} through API Gateway REST API, stage 'prod'>"
+    )
+    assert repr(alb_client(app, source="function-url")) == (
+        f"<ALBFlaskClient {flask_app} through Lambda Function URL>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        (
+            {"source": "function-url", "stage": "prod"},
+            ValueError,
+            "use_alb(): stage= is an API Gateway setting; Lambda Function URL has no stages",
+        ),
+        (
+            {"stage": "prod"},
+            ValueError,
+            "use_alb(): stage= is an API Gateway setting; ALB has no stages",
+        ),
+        (
+            {"source": "apigw-http-v2", "multi_value_headers": True},
+            ValueError,
+            "use_alb(): multi_value_headers is ALB's target-group setting; API Gateway HTTP API "
+            "(payload 2.0) has one event format",
+        ),
+        (
+            {"source": "cloudfront"},
+            ValueError,
+            "use_alb(): no front door called 'cloudfront'; the front doors are: alb, apigw-rest, "
+            "apigw-http-v1, apigw-http-v2, function-url, vpc-lattice-v2, vpc-lattice-v1",
+        ),
+        (
+            {"source": "apigw-rest", "stage": 1},
+            TypeError,
+            "use_alb(): stage must be a stage name or None, got 1",
+        ),
+    ],
+)
+def test_settings_a_front_door_does_not_have_are_refused_when_set(
+    app: Flask, options: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error) as raised:
+        use_alb(app, **options)
+
+    assert str(raised.value) == message
+    assert app.test_client_class is None
+    app.test_client_class = ALBFlaskClient
+    with pytest.raises(error) as per_client:
+        app.test_client(**options)
+    assert str(per_client.value) == message.replace("use_alb()", "ALBFlaskClient")

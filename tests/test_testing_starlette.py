@@ -692,6 +692,159 @@ def test_a_guard_that_forgets_the_mount_point_is_caught_only_behind_alb(multi: b
     assert (through_alb.status_code, through_alb.text) == (200, "the admin page")
 
 
+# --------------------------------------------------------------------------- other front doors
+
+EXECUTE_API = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"  # the example API's URL
+SITE = "https://shop.example.com"  # a custom domain, or the host in front of the other doors
+# A Function URL has no custom domain: its events name its own (alb_adapter/emulator/services.py).
+FUNCTION_URL = "https://abcdefghijklmnopqrstuvwxyz234567.lambda-url.us-east-1.on.aws"
+
+
+@pytest.mark.parametrize(
+    ("source", "stage", "differences"),
+    [
+        (
+            "apigw-rest",
+            "prod",
+            {
+                "path": "/prod/echo",
+                "root_path": "/prod",
+                "url": f"{EXECUTE_API}/prod/echo?tag=a&tag=b",
+                "echo_url": f"{EXECUTE_API}/prod/echo",
+                "host": EXECUTE_API.removeprefix("https://"),
+            },
+        ),
+        ("apigw-http-v1", None, {}),
+        (
+            "apigw-http-v2",
+            "beta",
+            {
+                "path": "/beta/echo",
+                "root_path": "/beta",
+                "url": f"{EXECUTE_API}/beta/echo?tag=a&tag=b",
+                "echo_url": f"{EXECUTE_API}/beta/echo",
+                "host": EXECUTE_API.removeprefix("https://"),
+            },
+        ),
+        (
+            "function-url",
+            None,
+            {
+                "url": f"{FUNCTION_URL}/echo?tag=a&tag=b",
+                "echo_url": f"{FUNCTION_URL}/echo",
+                "host": FUNCTION_URL.removeprefix("https://"),
+            },
+        ),
+        # Lattice sends no X-Forwarded-Proto or -Port (alb_adapter/sources/lattice/service.py).
+        ("vpc-lattice-v2", None, {"forwarded": ["198.51.100.7", None, None]}),
+        # V1 keeps the last value of a repeated query key, as it documents.
+        (
+            "vpc-lattice-v1",
+            None,
+            {
+                "forwarded": ["198.51.100.7", None, None],
+                "url": f"{SITE}/echo?tag=b",
+                "query": "tag=b",
+                "tags": ["b"],
+            },
+        ),
+    ],
+)
+def test_each_front_door_is_reached_through_its_own_event(
+    source: str, stage: str | None, differences: dict[str, object]
+) -> None:
+    base_url = EXECUTE_API if stage else SITE
+    prefix = f"/{stage}" if stage else ""
+    client = TestClient(make_app(), base_url=base_url, source=source, stage=stage)
+
+    response = client.get(f"{prefix}/echo?tag=a&tag=b")
+
+    expected = seen(
+        url=f"{SITE}/echo?tag=a&tag=b",
+        echo_url=f"{SITE}/echo",
+        query="tag=a&tag=b",
+        tags=["a", "b"],
+        host="shop.example.com",
+        forwarded=["198.51.100.7", "https", "443"],
+    )
+    expected.update(differences)
+    body = json_bytes(expected)
+    assert (client.source, client.stage) == (source, stage)
+    assert response.status_code == 200
+    assert head(response) == [("content-type", JSON), ("content-length", str(len(body)))]
+    assert response.content == body
+
+
+@pytest.mark.parametrize(
+    ("source", "stage"),
+    [("apigw-rest", "prod"), ("apigw-http-v2", None), ("function-url", None)],
+)
+def test_cookies_and_redirects_behind_each_front_door(source: str, stage: str | None) -> None:
+    """Under a stage the client's base URL is the execute-api URL, as a browser's would be: the
+    app's absolute redirect goes there, and the cookie jar sends the cookie back to it."""
+    base_url = EXECUTE_API if stage else FUNCTION_URL if source == "function-url" else SITE
+    prefix = f"/{stage}" if stage else ""
+    client = TestClient(make_app(), base_url=base_url, source=source, stage=stage)
+
+    response = client.post(f"{prefix}/login")
+
+    [redirect] = response.history
+    # A REST API labels an answer without a Content-Type as JSON (docs/sources/apigateway_v1.md).
+    rest_api_label = [("content-type", JSON)] if source == "apigw-rest" else []
+    assert (redirect.status_code, head(redirect)) == (
+        303,
+        [
+            ("location", f"{base_url}{prefix}/echo"),
+            ("set-cookie", "session=ada; HttpOnly; Path=/; SameSite=lax"),
+            *rest_api_label,
+            ("content-length", "0"),
+        ],
+    )
+    assert response.json()["cookie"] == "session=ada"
+    three = client.get(f"{prefix}/three-cookies")
+    assert three.headers.get_list("set-cookie") == [
+        "a=A; Path=/; SameSite=lax",
+        "b=B; Path=/; SameSite=lax",
+        "c=C; Path=/; SameSite=lax",
+    ]
+
+
+def test_the_apps_exception_reaches_the_test_behind_another_front_door() -> None:
+    with TestClient(make_app(), source="apigw-http-v2") as client, pytest.raises(LookupError):
+        client.get("/boom")
+
+
+def test_under_a_stage_root_path_follows_the_stage() -> None:
+    """The URL is ``/<stage>/<mount point>/...``: the stage first, then where the API's
+    resource forwards to the app."""
+    client = TestClient(
+        make_app(), base_url=EXECUTE_API, source="apigw-rest", stage="prod", root_path="/shop"
+    )
+    expected = seen(
+        path="/prod/shop/echo",
+        root_path="/prod/shop",
+        url=f"{EXECUTE_API}/prod/shop/echo?q=1",
+        echo_url=f"{EXECUTE_API}/prod/shop/echo",
+        query="q=1",
+        host=EXECUTE_API.removeprefix("https://"),
+        forwarded=["198.51.100.7", "https", "443"],
+    )
+
+    assert client.get("/prod/echo?q=1").json() == expected
+    assert client.get("/prod/shop/echo?q=1").json() == expected
+
+
+def test_the_repr_names_the_front_door() -> None:
+    app = make_app()
+
+    assert repr(TestClient(app, source="apigw-rest", stage="prod")) == (
+        f"TestClient({app!r}, API Gateway REST API, stage 'prod', handler=None)"
+    )
+    assert repr(TestClient(app, multi_value_headers=True)) == (
+        f"TestClient({app!r}, multi-value headers, handler=None)"
+    )
+
+
 # --------------------------------------------------------------------------- misuse
 
 
@@ -716,6 +869,19 @@ def test_websocket_is_refused_with_the_reason() -> None:
         ({"multi_value_headers": "yes"}, TypeError, "multi_value_headers must be True or False"),
         ({"base_path": "shop"}, ValueError, "base_path must start with '/'"),
         ({"root_path": "/shop", "base_path": "/store"}, ValueError, "give one of them"),
+        ({"source": "cloudfront"}, ValueError, "no front door called 'cloudfront'"),
+        (
+            {"source": "function-url", "stage": "prod"},
+            ValueError,
+            "stage= is an API Gateway setting; Lambda Function URL has no stages",
+        ),
+        ({"stage": "prod"}, ValueError, "stage= is an API Gateway setting; ALB has no stages"),
+        (
+            {"source": "apigw-rest", "multi_value_headers": True},
+            ValueError,
+            "multi_value_headers is ALB's target-group setting; API Gateway REST API has one "
+            "event format",
+        ),
     ],
 )
 def test_misuse_fails_at_construction(

@@ -259,6 +259,11 @@ def _api_gateway_event(
             options["stage"] = stage
         if http_api is None:
             return apigateway_v2.request_event(method, target, headers, body, **options)
+        if not http_api:
+            # A REST API passes binary bodies only with binaryMediaTypes, which an API serving
+            # a web app sets to */* (browsers' Accept headers): the same API the answers are read
+            # by (apigateway_v1.parse_response's default), so uploads and downloads agree.
+            options["binary_media_types"] = ("*/*",)
         return apigateway_v1.request_event(
             method, target, headers, body, http_api=http_api, **options
         )
@@ -283,7 +288,8 @@ def _function_url_event(
     if stage is not None:
         raise ValueError("stage= is an API Gateway setting; a Function URL has no stages")
     # A Function URL has no custom domains of its own: its event names its own domain whatever
-    # Host the client sent (a CloudFront distribution in front keeps it too).
+    # Host the test client sent (a CloudFront distribution in front forwards to that domain too).
+    headers = [(name, value) for name, value in headers if name.lower() != "host"]
     return apigateway_v2.request_event(
         method, target, headers, body, function_url=True, client_ip=client_ip, scheme=scheme
     )

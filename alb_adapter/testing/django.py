@@ -1,5 +1,6 @@
 """ALBDjangoClient and ALBDjangoASGIClient: Django's own test client, with every request sent
-through ALB to a Lambda handler. An existing test suite changes one setting:
+through ALB (or another front door) to a Lambda handler. An existing test suite changes one
+setting:
 
     from alb_adapter.testing.django import ALBDjangoClient
 
@@ -16,7 +17,7 @@ through ALB to a Lambda handler. An existing test suite changes one setting:
 ``ALBDjangoASGIClient`` through ``ASGIHandler(get_asgi_application())``. Each request Django's
 client composes goes the whole way a deployed function's requests go: ALB's front door, the event
 ALB builds, the handler as Lambda calls it, and ALB's judgement of the answer (``ALBWSGIApp`` and
-``through_alb`` in ``alb_adapter/emulator/invocation.py``). So a test fails where production
+``through`` in ``alb_adapter/emulator/services.py``). So a test fails where production
 would: a response over 1 MB is the handler's explained 502, an answer ALB rejects is its 502 (the
 reason in the ``x-alb-emulator-error`` header), and in single-value mode several Set-Cookie
 travel as ALB carries them (``multi_cookie``). The answer comes back as an ``HttpResponse``, so
@@ -31,6 +32,22 @@ header mode), every handler option of ``alb_adapter/config.py`` (``base_path``,
 ``health_check_path``, ``multi_cookie``...), or a ready-made ``handler`` (your
 ``lambda_handler.handler``) instead, ``client_ip`` and ``timeout``. Any other keyword is Django's
 (an environ default such as ``HTTP_USER_AGENT``).
+
+``source`` puts another front door in ALB's place (``"apigw-rest"``, ``"apigw-http-v1"``,
+``"apigw-http-v2"``, ``"function-url"``, ``"vpc-lattice-v2"``, ``"vpc-lattice-v1"``: the names of
+``alb_adapter/emulator/services.py``), with its event, its reading of the answer and its own error
+answer; ``stage`` (API Gateway only) sends the requests to the API's default execute-api URL,
+whose paths start with the stage (``self.client.get("/prod/notes/")``: Django sees ``/prod`` as
+``SCRIPT_NAME``, so ``reverse()`` inside a view gives ``/prod/...``; in the test, which has no
+request, it gives the path without it). Without a stage the requests go to the host the client
+names (``testserver``, or a ``Host`` header), a custom domain whose API mapping picks the stage.
+The host the front door gives Django must be in ``ALLOWED_HOSTS`` (the execute-api host,
+``<api-id>.execute-api.<region>.amazonaws.com``, under a stage). Settings a front door does not
+have (multi-value headers anywhere but ALB, a stage anywhere but API Gateway) are refused when
+the client or ``with_defaults`` is set up.
+
+    class NotesBehindRESTAPI(NotesTests):
+        client_class = ALBDjangoClient.with_defaults(source="apigw-rest", stage="prod")
 
 What the Lambda event cannot carry, and what the client does about it:
 
@@ -87,6 +104,7 @@ from django.utils.functional import SimpleLazyObject
 from ..asgi import ASGIHandler
 from ..config import Config
 from ..emulator.invocation import response_head
+from ..emulator.services import find_service
 from ..wsgi import WSGIHandler
 from .wsgi_app import ERROR_HEADER, ALBWSGIApp
 
@@ -109,11 +127,13 @@ if TYPE_CHECKING:
         handler: Handler
         client_ip: str | None
         timeout: float
+        source: str
+        stage: str | None
 
 
 __all__ = ["ALBDjangoASGIClient", "ALBDjangoClient"]
 
-CLIENT_OPTIONS = ("multi_value_headers", "handler", "client_ip", "timeout")
+CLIENT_OPTIONS = ("multi_value_headers", "handler", "client_ip", "timeout", "source", "stage")
 HANDLER_OPTIONS = tuple(
     name
     for name, parameter in inspect.signature(Config).parameters.items()
@@ -245,6 +265,11 @@ class _ALBClient(Client):  # type: ignore[misc]  # Django has no types
         (``127.0.0.1`` in Django's client)."""
         self.timeout: float = client_options.get("timeout", 30.0)
         """The function's timeout in seconds."""
+        self.source: str = client_options.get("source", "alb")
+        """The front door requests go through (``"alb"``, ``"apigw-rest"``...)."""
+        self.stage: str | None = client_options.get("stage")
+        """The API Gateway stage whose execute-api URL requests go to; None: a custom domain
+        (and every front door but API Gateway)."""
         self._handler_options = handler_options
         self._recorder = _RequestRecorder(enforce_csrf_checks=enforce_csrf_checks)
         self._ready_made: Handler | None = client_options.get("handler")
@@ -299,6 +324,8 @@ class _ALBClient(Client):  # type: ignore[misc]  # Django has no types
             client_ip=self.client_ip,
             timeout=self.timeout,
             raise_handler_errors=self.raise_request_exception,
+            source=self.source,
+            stage=self.stage,
         )
         recorder = self._recorder
         recorder.request = None
@@ -328,9 +355,13 @@ class _ALBClient(Client):  # type: ignore[misc]  # Django has no types
         return response
 
     def __repr__(self) -> str:
-        mode = "multi-value" if self.multi_value_headers else "single-value"
         handler = self.BUILDS if self._ready_made is None else repr(self._ready_made)
-        return f"<{type(self).__name__} through ALB to {handler}, {mode} headers>"
+        if self.source == "alb":
+            mode = "multi-value" if self.multi_value_headers else "single-value"
+            return f"<{type(self).__name__} through ALB to {handler}, {mode} headers>"
+        door = find_service(self.source).label
+        stage = "" if self.stage is None else f", stage {self.stage!r}"
+        return f"<{type(self).__name__} through {door} to {handler}{stage}>"
 
 
 class ALBDjangoClient(_ALBClient):
@@ -507,4 +538,15 @@ def _split_options(options: dict[str, Any], where: str) -> tuple[dict[str, Any],
     multi = client_options.get("multi_value_headers", False)
     if not isinstance(multi, bool):
         raise TypeError(f"{where}: multi_value_headers must be True or False, got {multi!r}")
+    stage = client_options.get("stage")
+    if stage is not None and not isinstance(stage, str):
+        raise TypeError(f"{where}: stage must be a stage name or None, got {stage!r}")
+    try:
+        # The front door exists and has these settings (Service.check): checked where the
+        # client is set up, not at its first request.
+        find_service(client_options.get("source", "alb")).check(
+            multi_value_headers=multi, stage=stage
+        )
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
     return client_options, handler_options

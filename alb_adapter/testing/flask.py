@@ -1,20 +1,34 @@
-"""ALBFlaskClient: Flask's own test client, with every request sent through ALB to a Lambda handler.
+"""ALBFlaskClient: Flask's own test client, with every request sent through ALB (or another front
+door) to a Lambda handler.
 
     from alb_adapter.testing.flask import use_alb
     use_alb(app, multi_value_headers=True, base_path="/shop")   # the one setting, e.g. in conftest
     client = app.test_client()                                  # the suite is otherwise unchanged
     assert client.get("/shop/account/profile").get_json()["user"] == "ada"
 
+    use_alb(app, source="apigw-rest", stage="prod")   # behind a REST API, on its execute-api URL
+    assert app.test_client().get("/prod/account/profile").status_code == 401
+
 ``use_alb(app, ...)`` sets ``app.test_client_class`` to an ``ALBFlaskClient`` with those defaults;
 ``app.test_client(...)`` takes the same options per client (``app.test_client_class =
 ALBFlaskClient`` alone gives ALB's defaults: single-value headers, no base path). Each request the
 client sends becomes the event ALB would build, goes through ``WSGIHandler(app, **options)`` as
-Lambda calls it, and comes back as ALB would answer it (``ALBWSGIApp`` and ``through_alb`` in
-``alb_adapter/emulator/invocation.py``): a 502 wherever a real load balancer would answer 502, with
+Lambda calls it, and comes back as ALB would answer it (``ALBWSGIApp`` and ``through`` in
+``alb_adapter/emulator/services.py``): a 502 wherever a real load balancer would answer 502, with
 the reason in the ``x-alb-emulator-error`` header. Responses, ``get_json()``, the cookie jar,
 ``session_transaction()``, ``follow_redirects=True`` and ``with client:`` work as with
 ``FlaskClient``; the headers the test sees are those ALB sends (lowercase names, its own
 Content-Length).
+
+``source=`` puts another front door in ALB's place (``"apigw-rest"``, ``"apigw-http-v1"``,
+``"apigw-http-v2"``, ``"function-url"``, ``"vpc-lattice-v2"``, ``"vpc-lattice-v1"``): its event,
+its reading of the answer and its own error answer replace ALB's, so the same suite shows what
+the app does behind that service. ``stage=`` (API Gateway only) sends the requests to the API's
+default execute-api URL, whose paths start with the stage (``client.get("/prod/items")``; the app
+sees ``/prod`` as ``SCRIPT_NAME``); without it they go to the host the client names (Flask's
+``localhost``, or ``base_url=``), a custom domain whose API mapping picks the stage. A setting the
+front door does not have (multi-value headers anywhere but ALB, a stage anywhere but API Gateway)
+is refused when the client class or the client is set up.
 
 What the Lambda event cannot carry, and what the client does about it:
 
@@ -54,6 +68,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ..config import Config
+from ..emulator.services import find_service
 from ..errors import AdapterError
 from ..wsgi import WSGIHandler
 from .wsgi_app import ALBWSGIApp
@@ -68,6 +83,7 @@ if TYPE_CHECKING:
 
     from ..config import ConfigOptions
     from ..emulator.invocation import Handler
+    from ..emulator.services import Service
 
     class ALBFlaskClientOptions(ConfigOptions, total=False):
         """What ``app.test_client()`` and ``use_alb()`` accept besides Flask's own arguments:
@@ -78,6 +94,8 @@ if TYPE_CHECKING:
         client_ip: str | None
         timeout: float
         raise_handler_errors: bool
+        source: str
+        stage: str | None
 
 
 __all__ = ["ALBFlaskClient", "use_alb"]
@@ -86,7 +104,15 @@ __all__ = ["ALBFlaskClient", "use_alb"]
 # calls it; FlaskClient puts it in the environ it builds inside ``with client:``).
 PRESERVE_CONTEXT = "werkzeug.debug.preserve_context"
 
-CLIENT_OPTIONS = ("multi_value_headers", "handler", "client_ip", "timeout", "raise_handler_errors")
+CLIENT_OPTIONS = (
+    "multi_value_headers",
+    "handler",
+    "client_ip",
+    "timeout",
+    "raise_handler_errors",
+    "source",
+    "stage",
+)
 HANDLER_OPTIONS = tuple(
     name
     for name, parameter in inspect.signature(Config).parameters.items()
@@ -154,12 +180,20 @@ class ALBFlaskClient(FlaskClient):
         A ready-made Lambda handler instead (your ``lambda_function.handler``); handler options
         cannot be given with it, and ``with client:`` keeps no context through it.
     ``client_ip``
-        The address ALB appends to X-Forwarded-For; by default the request's ``REMOTE_ADDR``
-        (``127.0.0.1`` in ``FlaskClient``'s ``environ_base``).
+        The client's address (what ALB appends to X-Forwarded-For, the other front doors'
+        source IP); by default the request's ``REMOTE_ADDR`` (``127.0.0.1`` in ``FlaskClient``'s
+        ``environ_base``).
     ``timeout``
         The function's timeout in seconds (default 30).
     ``raise_handler_errors``
-        Default True: an exception escaping the handler reaches the test; False: ALB's 502.
+        Default True: an exception escaping the handler reaches the test; False: ALB's 502 (or
+        the front door's own error answer).
+    ``source``
+        The front door in front of the function (default ``"alb"``; the names are those of
+        ``alb_adapter/emulator/services.py``).
+    ``stage``
+        API Gateway only: send the requests to the API's execute-api URL under this stage, the
+        paths starting with it; default None, the host the client names (a custom domain).
     """
 
     default_options: ClassVar[dict[str, Any]] = {}
@@ -189,13 +223,27 @@ class ALBFlaskClient(FlaskClient):
             client_ip=client_options.get("client_ip"),
             timeout=client_options.get("timeout", 30.0),
             raise_handler_errors=client_options.get("raise_handler_errors", True),
+            source=client_options.get("source", "alb"),
+            stage=client_options.get("stage"),
         )
-        """The handler seen as a WSGI app, with ALB in between (what requests are sent to)."""
+        """The handler seen as a WSGI app, with the front door in between (what requests are
+        sent to)."""
 
     @property
     def multi_value_headers(self) -> bool:
         """The target group's header mode this client sends requests in."""
         return self.alb_app.multi_value_headers
+
+    @property
+    def source(self) -> str:
+        """The front door this client's requests go through (``"alb"``, ``"apigw-rest"``...)."""
+        return self.alb_app.service.name
+
+    @property
+    def stage(self) -> str | None:
+        """The API Gateway stage whose execute-api URL requests go to; None: a custom domain
+        (and every front door but API Gateway)."""
+        return self.alb_app.stage
 
     @classmethod
     def with_defaults(cls, **options: Unpack[ALBFlaskClientOptions]) -> type[ALBFlaskClient]:
@@ -242,17 +290,21 @@ class ALBFlaskClient(FlaskClient):
         return self
 
     def __repr__(self) -> str:
-        mode = "multi-value" if self.multi_value_headers else "single-value"
-        return f"<{type(self).__name__} {self.application!r} through ALB, {mode} headers>"
+        return (
+            f"<{type(self).__name__} {self.application!r} through "
+            f"{_front_door(self.alb_app.service, self.multi_value_headers, self.stage)}>"
+        )
 
 
 def use_alb(app: Flask, **options: Unpack[ALBFlaskClientOptions]) -> type[ALBFlaskClient]:
-    """Make ``app.test_client()`` send every request through ALB to a Lambda handler: the one
-    setting a test suite needs (in a fixture or conftest). Returns the client class it set as
-    ``app.test_client_class``; ``app.test_client_class = None`` gives Flask's own client back.
+    """Make ``app.test_client()`` send every request through ALB (or the front door ``source``
+    names) to a Lambda handler: the one setting a test suite needs (in a fixture or conftest).
+    Returns the client class it set as ``app.test_client_class``; ``app.test_client_class =
+    None`` gives Flask's own client back.
 
         use_alb(app, multi_value_headers=True, base_path="/shop")
         client = app.test_client()          # options given here override these defaults
+        use_alb(app, source="apigw-http-v2", stage="prod")   # paths then start with /prod
     """
     if not isinstance(app, Flask):
         raise TypeError(
@@ -293,9 +345,33 @@ def _split_options(options: dict[str, Any], where: str) -> tuple[dict[str, Any],
     multi = client_options.get("multi_value_headers", False)
     if not isinstance(multi, bool):
         raise TypeError(f"{where}: multi_value_headers must be True or False, got {multi!r}")
+    _check_front_door(client_options, where)
     raise_errors = client_options.get("raise_handler_errors", True)
     if not isinstance(raise_errors, bool):
         raise TypeError(
             f"{where}: raise_handler_errors must be True or False, got {raise_errors!r}"
         )
     return client_options, handler_options
+
+
+def _check_front_door(client_options: dict[str, Any], where: str) -> None:
+    """Refuse a front door that does not exist, or settings it does not have (``Service.check``:
+    multi-value headers are ALB's, stages API Gateway's), where the client is set up."""
+    stage = client_options.get("stage")
+    if stage is not None and not isinstance(stage, str):
+        raise TypeError(f"{where}: stage must be a stage name or None, got {stage!r}")
+    try:
+        service = find_service(client_options.get("source", "alb"))
+        service.check(
+            multi_value_headers=client_options.get("multi_value_headers", False), stage=stage
+        )
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+def _front_door(service: Service, multi_value_headers: bool, stage: str | None) -> str:
+    """How a repr names the way requests go: ``ALB, single-value headers``, ``API Gateway REST
+    API, stage 'prod'``..."""
+    if service.name == "alb":
+        return f"ALB, {'multi-value' if multi_value_headers else 'single-value'} headers"
+    return service.label if stage is None else f"{service.label}, stage {stage!r}"

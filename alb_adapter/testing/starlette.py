@@ -1,5 +1,5 @@
 """TestClient: Starlette's (and FastAPI's) ``TestClient``, with every request sent through
-``ASGIHandler`` and ALB. An existing test suite changes one import:
+``ASGIHandler`` and ALB (or another front door). An existing test suite changes one import:
 
     from alb_adapter.testing.starlette import TestClient   # was: from fastapi.testclient import ...
 
@@ -9,12 +9,28 @@
 
 Starlette's client hands the app its scope directly. This one builds the Lambda handler,
 ``ASGIHandler(app)``, and sends each request the whole way ALB does: its front door, the event it
-builds, the handler, and its judgement of the answer (``through_alb`` in
-``alb_adapter/emulator/invocation.py``, shared with ``ALBClient``, ``ALBWSGIApp`` and the local
+builds, the handler, and its judgement of the answer (``through`` in
+``alb_adapter/emulator/services.py``, shared with ``ALBClient``, ``ALBWSGIApp`` and the local
 ALB). So a test fails where the deployed function would: a body over 1 MB is ALB's 413 before the
 app sees it, an answer ALB rejects is its 502 (the reason in the ``x-alb-emulator-error``
 header), a header no load balancer may carry is the handler's 500, and in single-value mode only
 the last of a repeated request header or query key arrives.
+
+``source=`` puts another front door in ALB's place (``"apigw-rest"``, ``"apigw-http-v1"``,
+``"apigw-http-v2"``, ``"function-url"``, ``"vpc-lattice-v2"``, ``"vpc-lattice-v1"``: the names of
+``alb_adapter/emulator/services.py``), with its event, its reading of the answer and its own error
+answer. ``stage=`` (API Gateway only) sends the requests to the API's default execute-api URL,
+whose paths start with the stage (``client.get("/prod/items")``): the app's ``root_path`` is
+``/prod`` and its host the execute-api host, so ``request.url_for`` gives the execute-api URL.
+Without a stage the requests go to the host of ``base_url``, a custom domain whose API mapping
+picks the stage. Under a stage, give ``base_url`` the API's invoke URL, as a browser has it: the
+paths are then the app's own, and an absolute redirect built by the app goes to the host the
+cookie jar keeps the cookies for. Settings a front door does not have (multi-value headers
+anywhere but ALB, a stage anywhere but API Gateway) are refused when the client is built::
+
+    invoke_url = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod"
+    with TestClient(app, base_url=invoke_url, source="apigw-http-v2", stage="prod") as client:
+        assert client.get("/items/1").json() == {"id": 1}     # GET /prod/items/1 on the wire
 
 What differs from Starlette's client, because ALB and Lambda differ from an in-process call:
 
@@ -49,7 +65,8 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn, Self, TypeVar
 from urllib.parse import quote
 
 from ..config import Config
-from ..emulator.invocation import response_head, through_alb
+from ..emulator.invocation import response_head
+from ..emulator.services import find_service, through
 from ..handler import BaseHandler
 from ..lifespan import LIFESPAN_MODES
 from ..sources.alb.balancer import EXAMPLE_CLIENT_IP
@@ -65,6 +82,7 @@ if TYPE_CHECKING:
 
     from ..asgi import ASGIHandler
     from ..config import ConfigOptions
+    from ..emulator.services import Service
     from ..lifespan import ASGI3Application, LifespanMode
 else:
     try:  # the library Starlette's TestClient is built on, preferred as Starlette prefers it
@@ -86,7 +104,8 @@ class WebSocketUnsupported(RuntimeError):
 
 
 class LambdaTransport(httpx.BaseTransport):
-    """Each request through ALB to the app's ``ASGIHandler``; builds and closes that handler.
+    """Each request through the front door (ALB unless ``service`` says otherwise) to the app's
+    ``ASGIHandler``; builds and closes that handler.
 
     The handler is built by ``open()`` (``with client:``, with the lifespan) or, without it, at
     the first request with ``lifespan="off"``, as Starlette's client runs no lifespan outside
@@ -103,6 +122,8 @@ class LambdaTransport(httpx.BaseTransport):
         client_ip: str,
         timeout: float,
         raise_handler_errors: bool,
+        service: Service,
+        stage: str | None,
     ) -> None:
         self.app = app
         self.handler_options = handler_options
@@ -111,6 +132,8 @@ class LambdaTransport(httpx.BaseTransport):
         self.client_ip = client_ip
         self.timeout = timeout
         self.raise_handler_errors = raise_handler_errors
+        self.service = service
+        self.stage = stage
         self.handler: ASGIHandler | None = None
         self._one_at_a_time = threading.Lock()
 
@@ -136,7 +159,7 @@ class LambdaTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
         url = request.url
-        # The bytes as sent, one character per byte, as the local ALB reads them; through_alb
+        # The bytes as sent, one character per byte, as the local ALB reads them; through()
         # decodes them as UTF-8 for the event, as ALB does. httpx has added Host.
         headers = [
             (name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw
@@ -144,7 +167,8 @@ class LambdaTransport(httpx.BaseTransport):
         with self._one_at_a_time:
             handler = self.handler or self.open("off")
             one_request = partial(
-                through_alb,
+                through,
+                self.service,
                 handler,
                 request.method,
                 self.under_mount(url.raw_path.decode("ascii")),
@@ -156,6 +180,7 @@ class LambdaTransport(httpx.BaseTransport):
                 multi_value_headers=self.multi_value_headers,
                 timeout=self.timeout,
                 raise_handler_errors=self.raise_handler_errors,
+                stage=self.stage,
             )
             outcome = outside_event_loop(one_request)
         # Bytes, not text: httpx would encode text as ASCII and fail on a function's "Zoë".
@@ -166,25 +191,35 @@ class LambdaTransport(httpx.BaseTransport):
 
     def under_mount(self, target: str) -> str:
         """The request target under ``mount`` (Starlette's ``root_path``), which ALB forwards
-        whole: ``/items`` becomes ``/shop/items``, ``/shop/items`` stays as it is."""
+        whole: ``/items`` becomes ``/shop/items``, ``/shop/items`` stays as it is. Under an API
+        Gateway stage the mount point follows the stage, as in the URL: ``/prod/items`` becomes
+        ``/prod/shop/items``."""
         mount = self.mount
         if not mount:
             return target
+        stage = "" if self.stage is None else "/" + quote(self.stage, safe=_PATH_SAFE)
+        if stage and (target == stage or target.startswith((stage + "/", stage + "?"))):
+            target = target.removeprefix(stage)
+        else:
+            stage = ""
         path = target.partition("?")[0]
         if path == mount or path.startswith(mount + "/"):
-            return target
-        return mount + target
+            return stage + target
+        return stage + mount + target
 
 
 class TestClient(httpx.Client):
-    """Starlette's ``TestClient``, through ``ASGIHandler`` and ALB (see the module doc).
+    """Starlette's ``TestClient``, through ``ASGIHandler`` and ALB or another front door (see the
+    module doc).
 
     Starlette's arguments keep their meaning, except ``client`` (an IP address) and ``backend``
     (``"asyncio"`` only). ``multi_value_headers`` is the target group's
-    ``lambda.multi_value_headers.enabled``; ``lifespan`` is the handler's mode (``"auto"``,
-    ``"on"``, ``"off"``) inside ``with client:``; ``timeout`` is the function's timeout in
-    seconds (Lambda's setting, not an HTTP timeout); other keywords are the handler's options
-    (``base_path``, ``multi_cookie``, ``trusted_hops``...: see ``alb_adapter.Config``).
+    ``lambda.multi_value_headers.enabled``; ``source`` the front door (default ``"alb"``) and
+    ``stage`` an API Gateway stage whose execute-api URL the requests go to, the paths starting
+    with it (default None: the host of ``base_url``); ``lifespan`` is the handler's mode
+    (``"auto"``, ``"on"``, ``"off"``) inside ``with client:``; ``timeout`` is the function's
+    timeout in seconds (Lambda's setting, not an HTTP timeout); other keywords are the handler's
+    options (``base_path``, ``multi_cookie``, ``trusted_hops``...: see ``alb_adapter.Config``).
 
     ``raise_server_exceptions`` (True by default, as in Starlette) builds the handler with
     ``raise_app_exceptions=True`` and lets what it raises reach the test; with False the test
@@ -214,6 +249,8 @@ class TestClient(httpx.Client):
         multi_value_headers: bool = False,
         lifespan: LifespanMode = "auto",
         timeout: float = 30.0,
+        source: str = "alb",
+        stage: str | None = None,
         **handler_options: Unpack[ConfigOptions],
     ) -> None:
         if isinstance(app, BaseHandler):
@@ -240,6 +277,8 @@ class TestClient(httpx.Client):
             raise TypeError(
                 f"multi_value_headers must be True or False, got {multi_value_headers!r}"
             )
+        service = find_service(source)
+        service.check(multi_value_headers=multi_value_headers, stage=stage)
         options = _with_root_path(handler_options, root_path)
         options["raise_app_exceptions"] = raise_server_exceptions
         config = Config(**options)  # a wrong option fails here, not at the first request
@@ -254,6 +293,8 @@ class TestClient(httpx.Client):
             client_ip=_client_ip(client),
             timeout=timeout,
             raise_handler_errors=raise_server_exceptions,
+            service=service,
+            stage=stage,
         )
         headers = dict(headers or {})
         headers.setdefault("user-agent", "testclient")
@@ -274,6 +315,17 @@ class TestClient(httpx.Client):
     def multi_value_headers(self) -> bool:
         """The target group's header mode this client sends requests in."""
         return self._lambda.multi_value_headers
+
+    @property
+    def source(self) -> str:
+        """The front door requests go through (``"alb"``, ``"apigw-rest"``...)."""
+        return self._lambda.service.name
+
+    @property
+    def stage(self) -> str | None:
+        """The API Gateway stage whose execute-api URL requests go to; None: the host of
+        ``base_url`` (and every front door but API Gateway)."""
+        return self._lambda.stage
 
     def __enter__(self) -> Self:
         """Build the handler: its lifespan startup runs now, once (Lambda's init phase)."""
@@ -313,8 +365,14 @@ class TestClient(httpx.Client):
         self.websocket_connect(str(url))
 
     def __repr__(self) -> str:
-        mode = "multi-value" if self.multi_value_headers else "single-value"
-        return f"TestClient({self.app!r}, {mode} headers, handler={self.handler!r})"
+        if self.source == "alb":
+            door = "multi-value" if self.multi_value_headers else "single-value"
+            door += " headers"
+        else:
+            door = self._lambda.service.label
+            if self.stage is not None:
+                door += f", stage {self.stage!r}"
+        return f"TestClient({self.app!r}, {door}, handler={self.handler!r})"
 
 
 def _with_root_path(options: ConfigOptions, root_path: str) -> ConfigOptions:
