@@ -15,6 +15,7 @@ from alb_adapter.model import Request
 from alb_adapter.sources import find_source
 from alb_adapter.sources.alb import request as alb_request
 from alb_adapter.sources.alb.request import is_multi_value, parse_event
+from alb_adapter.sources.fields import clean_headers
 from alb_adapter.testing import make_event, make_health_check_event
 from tests.support import simple_app
 
@@ -643,9 +644,13 @@ def test_the_fast_path_takes_what_alb_sends() -> None:
     """The equality above would hold with no fast path at all: this pins that ALB's own maps,
     and only clean ones, take it."""
     clean = {"host": "h", "x-forwarded-for": "1.2.3.4", "cookie": "a=1"}
-    assert alb_request._clean_headers(clean, clean.values())
+    assert clean_headers(clean, clean.values())
     for unclean in ({"Host": "h"}, {"a b": "1"}, {"a:b": "1"}, {"": "1"}, {"h": "é"}):
-        assert not alb_request._clean_headers(unclean, unclean.values())
+        assert not clean_headers(unclean, unclean.values())
+    # API Gateway's REST APIs keep the client's spelling: a clean map there may be in any case.
+    assert clean_headers({"Host": "h"}, ["h"], lowercase=False)
+    for unclean in ({"a b": "1"}, {"a:b": "1"}, {"": "1"}, {"h": "é"}, {"\u212a": "1"}):
+        assert not clean_headers(unclean, unclean.values(), lowercase=False)
 
 
 @pytest.mark.parametrize("port", ["²", "١٢", "99999", "-1", "0", "", "44 3"])

@@ -11,10 +11,10 @@ import base64
 import json
 import re
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, quote_plus, unquote
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alb_adapter import (
@@ -30,6 +30,7 @@ from alb_adapter.errors import InvalidResponse
 from alb_adapter.model import Request, Response
 from alb_adapter.sources import find_source
 from alb_adapter.sources.apigateway_v1 import API_GATEWAY_HTTP_V1, API_GATEWAY_REST, service
+from alb_adapter.sources.apigateway_v1 import request as v1_request
 from alb_adapter.sources.apigateway_v1.request import (
     is_http_v1_event,
     is_rest_event,
@@ -542,6 +543,114 @@ def test_a_decoded_path_is_never_decoded_twice(text: str) -> None:
     assert request.raw_path.isascii()
     assert " " not in request.raw_path
     assert unquote(request.raw_path) == "/" + text
+
+
+# --------------------------------------------------------------------------- fast paths
+# Each map reader has a fast path for the maps the services send beside a walk that checks every
+# name and value; these prove the two answer alike (the same pairs or query, or the same error).
+
+# Names as a REST API sends them (in the client's spelling), and every kind it does not: empty,
+# with a space, a colon, a control character, beyond ASCII (the Kelvin sign lowercases to "k"),
+# not a string at all. Each example draws its maps from the clean kinds alone or from all, so both
+# paths are taken often.
+CLEAN_NAMES = st.sampled_from(["host", "Host", "Accept", "X-Forwarded-For", "cookie", "k", "K"])
+HEADER_NAMES = (
+    CLEAN_NAMES
+    | st.sampled_from(["", "a b", "a:b", "a\tb", "\x7f", "é", "\u212a", " lead", 7, None])
+    | st.text(max_size=6)
+)
+CLEAN_VALUES = st.sampled_from(["", "text/html", "a=1; b=2", "*/*"])
+HEADER_VALUES = (
+    CLEAN_VALUES
+    | st.sampled_from(["é", "\ud800", "\udc80x", 3, None, ("a",)])
+    | st.text(max_size=8)
+)
+# The query's: keys and values the form encoding escapes, text beyond ASCII, lone surrogates,
+# what is not a string.
+CLEAN_QUERY_TEXT = st.sampled_from(["", "a", "q", "1", "a b+c", "k&=", "100%", "*-._~", "Zürich"])
+QUERY_KEYS = CLEAN_QUERY_TEXT | st.sampled_from(["\ud800", 5, None]) | st.text(max_size=4)
+QUERY_VALUES = CLEAN_QUERY_TEXT | st.sampled_from(["\udc80", 2, None, ["a"]]) | st.text(max_size=6)
+
+
+def map_pair(clean_keys: Any, keys: Any, clean_values: Any, values: Any) -> Any:
+    """(multi, single) as payload 1.0 sends them, and their misshapen kin: the multi-value map
+    (entries mostly lists; a bare string, null or other value now and then), and the single map
+    naming its keys, some of them, others too, or missing; either map sometimes not a map."""
+
+    @st.composite
+    def pair(draw: Any) -> tuple[object, object]:
+        key, value = draw(st.sampled_from([(clean_keys, clean_values), (keys, values)]))
+        entry = st.lists(value, max_size=3) | value
+        multi = draw(st.dictionaries(key, entry, max_size=5) | st.sampled_from([None, ["a"]]))
+        known = list(multi) if isinstance(multi, dict) else []
+        named = draw(st.lists(st.sampled_from(known), unique=True) if known else st.just([]))
+        single = {name: draw(value) for name in named}
+        if draw(st.booleans()):
+            single = {**draw(st.dictionaries(key, value, max_size=3)), **single}
+        return multi, draw(st.sampled_from([single, single, None, "a"]))
+
+    return pair()
+
+
+def same_answer(fast: Any, walk: Any, multi: object, single: object) -> None:
+    """Both give the same answer, or both refuse with the same field and problem."""
+    try:
+        expected: object = walk(multi, single)
+    except InvalidEvent as exc:
+        expected = ("refused", exc.field, exc.problem)
+    try:
+        got: object = fast(multi, single)
+    except InvalidEvent as exc:
+        got = ("refused", exc.field, exc.problem)
+    assert got == expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(map_pair(CLEAN_NAMES, HEADER_NAMES, CLEAN_VALUES, HEADER_VALUES))
+def test_the_header_maps_fast_path_equals_the_walk(maps: tuple[object, object]) -> None:
+    same_answer(v1_request._headers, v1_request.walk_headers, *maps)
+
+
+@settings(max_examples=500, deadline=None)
+@given(map_pair(CLEAN_QUERY_TEXT, QUERY_KEYS, CLEAN_QUERY_TEXT, QUERY_VALUES))
+def test_the_query_maps_fast_path_equals_the_walk(maps: tuple[object, object]) -> None:
+    same_answer(v1_request._query, v1_request.walk_query, *maps)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=12) | st.sampled_from(["~", "\ud800", "a\udc80b", "\U0001f600 x"]))
+def test_form_encode_is_urllibs_quote_plus_with_the_tilde_escaped(text: str) -> None:
+    try:
+        expected = quote_plus(text, safe="*").replace("~", "%7E")
+    except UnicodeEncodeError:
+        with pytest.raises(UnicodeEncodeError):
+            v1_request.form_encode(text)
+    else:
+        assert v1_request.form_encode(text) == expected
+
+
+@pytest.mark.parametrize("http_api", [False, True])
+def test_the_services_own_maps_take_the_fast_paths(
+    http_api: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The equalities above would hold with no fast path at all: this pins that what the
+    services send takes it (spellings in any case, text beyond ASCII in the query)."""
+    event = service.request_event(
+        "GET",
+        "/items?q=trail+running&q=2&sort=price%3Aasc&ref=caf%C3%A9&empty=",
+        [("User-Agent", "curl/8.7.1"), ("Accept", "*/*"), ("cookie", "a=1; b=2")],
+        http_api=http_api,
+        host="example.com",
+    )
+
+    def walked(multi: object, single: object) -> object:
+        raise AssertionError("walked")
+
+    expected = parse(event)
+    monkeypatch.setattr(v1_request, "walk_headers", walked)
+    monkeypatch.setattr(v1_request, "walk_query", walked)
+    assert parse(event) == expected
+    assert expected.query_string == "q=trail+running&q=2&sort=price%3Aasc&ref=caf%C3%A9&empty="
 
 
 def test_header_spellings_are_merged_and_the_multi_map_wins() -> None:

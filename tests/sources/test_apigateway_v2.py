@@ -15,7 +15,7 @@ from urllib.parse import quote, unquote_to_bytes
 import pytest
 from flask import Flask, jsonify, url_for
 from flask import request as flask_request
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alb_adapter import (
@@ -30,6 +30,7 @@ from alb_adapter.errors import AppError, ResponseTooLarge
 from alb_adapter.model import Request, Response
 from alb_adapter.sources import SOURCES, find_source
 from alb_adapter.sources.apigateway_v2 import API_GATEWAY_HTTP_V2, FUNCTION_URL, service
+from alb_adapter.sources.apigateway_v2 import request as v2_request
 from alb_adapter.sources.apigateway_v2.request import is_function_url_event, is_http_api_event
 from alb_adapter.sources.apigateway_v2.response import PAYLOAD_V2_MAX_JSON_BYTES, render_response
 from tests.support import ALB_EVENTS, LAMBDA_EVENTS, SECRET
@@ -299,6 +300,57 @@ def test_the_cookie_header_adds_only_what_cookies_lacks(
     if header is not None:
         evt["headers"]["cookie"] = header
     assert parse(evt).header("cookie") == expected
+
+
+# Header names as the services send them (lowercase), tokens they would have lowercased, and
+# every kind of name no header has: empty, with a space, a colon, a control character, beyond
+# ASCII, not a string at all. Each example draws its map from the header names and ASCII values
+# alone or from all, so both paths are taken often.
+TOKENS = st.sampled_from(["host", "accept", "x-forwarded-for", "cookie", "k", "Accept", "X-Y"])
+HEADER_NAMES = (
+    TOKENS
+    | st.sampled_from(["", "a b", "a:b", "a\tb", "\x7f", "é", "\u212a", " lead", 7, None])
+    | st.text(max_size=6)
+)
+ASCII_VALUES = st.sampled_from(["", "text/html", "a=1; b=2", "gzip, br"])
+HEADER_VALUES = (
+    ASCII_VALUES | st.sampled_from(["é", "\ud800", 3, None, ["a"]]) | st.text(max_size=8)
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.sampled_from([(TOKENS, ASCII_VALUES), (HEADER_NAMES, HEADER_VALUES)]).flatmap(
+        lambda kinds: st.dictionaries(*kinds, max_size=5)
+    )
+)
+def test_the_header_maps_fast_path_equals_the_walk(value: dict[Any, Any]) -> None:
+    """The same pairs from both, or the same refusal (field and problem)."""
+    answers: list[object] = []
+    for read in (v2_request._headers, v2_request.walk_headers):
+        try:
+            answers.append(read(value))
+        except InvalidEvent as exc:
+            answers.append(("refused", exc.field, exc.problem))
+    assert answers[0] == answers[1]
+
+
+@pytest.mark.parametrize("function_url", [False, True])
+def test_the_services_own_headers_take_the_fast_path(
+    function_url: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The equality above would hold with no fast path at all: this pins that what the services
+    send takes it."""
+    evt = event_for(
+        "GET", "/", [("User-Agent", "curl/8.7.1"), ("Cookie", "a=1")], function_url=function_url
+    )
+    expected = parse(evt)
+
+    def walked(value: object) -> object:
+        raise AssertionError("walked")
+
+    monkeypatch.setattr(v2_request, "walk_headers", walked)
+    assert parse(evt) == expected
 
 
 def test_a_binary_body_arrives_base64() -> None:

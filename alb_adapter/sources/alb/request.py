@@ -13,6 +13,7 @@ from ..fields import (
     as_list,
     check_text,
     checked_request,
+    clean_headers,
     client_from_forwarded_for,
     header_name,
     multi_value_header_pairs,
@@ -26,8 +27,7 @@ from ..fields import (
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
-    from typing import Any
+    from collections.abc import Mapping
 
     from ...config import Config
     from ...model import Headers
@@ -174,7 +174,7 @@ def walk_multi_value_query(value: dict[object, object]) -> str:
 def _single_value_headers(value: object) -> dict[str, str]:
     """Lowercase name -> value, one per name (rule 4).
 
-    ALB's own maps are already clean (lowercase names, ASCII values): ``_clean_headers`` sees
+    ALB's own maps are already clean (lowercase names, ASCII values): ``clean_headers`` sees
     that in a few C-level passes and the map is taken as it is; any other map is walked, and the
     walk names what is wrong. tests/test_alb_parse.py proves both give the same answer.
     """
@@ -182,7 +182,7 @@ def _single_value_headers(value: object) -> dict[str, str]:
         return {}
     if type(value) is not dict:
         raise InvalidEvent("headers", must_be("an object of strings", value))
-    if _clean_headers(value, value.values()):
+    if clean_headers(value, value.values()):
         return value
     return walk_single_value_headers(value)
 
@@ -210,7 +210,7 @@ def _multi_value_headers(value: object) -> Headers:
         raise InvalidEvent("multiValueHeaders", must_be("an object of string lists", value))
     lists = value.values()
     # Every entry a list (one C-level pass over their types), then the usual clean check.
-    if {list}.issuperset(map(type, lists)) and _clean_headers(value, map("".join, lists)):
+    if {list}.issuperset(map(type, lists)) and clean_headers(value, map("".join, lists)):
         return tuple([(name, item) for name, items in value.items() for item in items])
     return walk_multi_value_headers(value)
 
@@ -218,29 +218,6 @@ def _multi_value_headers(value: object) -> Headers:
 def walk_multi_value_headers(value: dict[object, object]) -> Headers:
     """The reference path of ``_multi_value_headers``: every name and item checked."""
     return tuple(multi_value_header_pairs(value, "multiValueHeaders"))
-
-
-def _clean_headers(names: Mapping[Any, object], values: Iterable[object]) -> bool:
-    """Whether every name (the keys of ``names``) is already a lowercase token and every value
-    ASCII text, which is what ALB sends: then no per-header check can fail and none is needed.
-
-    The names are joined with ``:``, which no name may contain, so one pass over the joined text
-    checks them all: as many colons as separators means none inside a name.
-    """
-    try:
-        joined_names = ":".join(names)  # TypeError: a name that is not a str
-        joined_values = "".join(values)  # type: ignore[arg-type]  # TypeError: a value not a str
-    except TypeError:
-        return False
-    return (
-        "" not in names
-        and joined_names.count(":") == len(names) - 1
-        and " " not in joined_names
-        and joined_names.isascii()
-        and joined_names.isprintable()
-        and joined_names.lower() == joined_names
-        and joined_values.isascii()
-    )
 
 
 # --------------------------------------------------------------------------- addresses
