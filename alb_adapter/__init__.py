@@ -10,7 +10,7 @@ Lambda cold start.
 
 from __future__ import annotations
 
-from .config import Config
+from .config import DEFAULT_TEXT_CONTENT_TYPES, Config
 from .errors import (
     AdapterError,
     AppError,
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .asgi import ASGIHandler
 
 __all__ = [
+    "DEFAULT_TEXT_CONTENT_TYPES",
     "ASGIHandler",
     "AdapterError",
     "AppError",

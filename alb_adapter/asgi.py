@@ -333,6 +333,7 @@ def build_scope(request: Request, config: Config, state: Mapping[str, Any]) -> d
     Every other header pair is passed as it came. Cookie headers split by HTTP/2 clients are
     merged with ``"; "``, whatever the source or header mode: frameworks that join repeated headers
     with ``","`` (Django) would otherwise read one broken cookie (docs/alb-behaviour.md, rule 4).
+    The ``extra_keys`` option's keys come last.
     """
     path = request.path.decode("utf-8", "surrogateescape")
     # The source's own prefix (an API Gateway stage) first, then the handler's base_path.
@@ -345,7 +346,7 @@ def build_scope(request: Request, config: Config, state: Mapping[str, Any]) -> d
     headers = [(name.encode("ascii"), value.encode("utf-8")) for name, value in pairs]
     if sum(1 for name, _ in pairs if name == "cookie") > 1:
         headers = _merge_cookies(headers)
-    return {
+    scope = {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": SPEC_VERSION},
         "http_version": "1.1",
@@ -363,6 +364,10 @@ def build_scope(request: Request, config: Config, state: Mapping[str, Any]) -> d
         "aws.event": request.event,
         "aws.context": request.context,
     }
+    extra_keys = config.extra_keys
+    if extra_keys is not None:
+        scope.update(extra_keys(request))
+    return scope
 
 
 def _merge_cookies(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

@@ -9,12 +9,18 @@ from __future__ import annotations
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Mapping
     from typing import Any, Literal, TypedDict
+
+    from .model import Request
 
     MultiCookie = Literal["case-variants", "last", "error"]
     # A Lambda handler of its own for the events that are not HTTP requests (sources/other.py).
     NonHTTPHandler = Callable[[Any, Any], dict[str, object]]
+    # Keys to add to each request's WSGI environ / ASGI scope, computed from the request.
+    ExtraKeys = Callable[[Request], Mapping[str, object]]
+    # The adapters whose keys extra_keys can add by name (alb_adapter/compat.py).
+    PeerName = Literal["apig-wsgi", "serverless-wsgi"]
 
     class ConfigOptions(TypedDict, total=False):
         """The keyword options every handler accepts (see Config)."""
@@ -28,6 +34,7 @@ if TYPE_CHECKING:
         max_response_bytes: int | None
         raise_app_exceptions: bool
         non_http_handler: NonHTTPHandler | None
+        extra_keys: ExtraKeys | PeerName | None
 
 
 DEFAULT_TEXT_CONTENT_TYPES: tuple[str, ...] = (
@@ -68,6 +75,17 @@ class TextTypes:
                 )
             pattern = raw.strip().lower()
             main, slash, sub = pattern.partition("/")
+            if slash and main and not sub and "*" not in main:
+                # Mangum's text_mime_types and apig-wsgi's non_binary_content_type_prefixes hold
+                # prefixes. Not read as 'text/*': such a list, taken over whole, would keep its
+                # other entries, which those adapters also matched by prefix or substring
+                # ('application/json' matching 'application/json-seq'), with another meaning
+                # here. Refused, it is rewritten once, as patterns that mean what they say.
+                raise ValueError(
+                    f"text_content_types: {raw!r} is a prefix, as other adapters write them; "
+                    f"write {main + '/*'!r}. The list replaces the defaults: to add types, "
+                    "start from DEFAULT_TEXT_CONTENT_TYPES (from alb_adapter.config)"
+                )
             if not slash or not main or not sub or ";" in pattern or " " in pattern:
                 raise ValueError(
                     f"text_content_types: {raw!r} is not a media type pattern such as "
@@ -152,11 +170,17 @@ class Config:
     ``health_check_path`` is the target group's health-check path exactly as configured there
     (``HealthCheckPath``): it is compared with the path ALB sends, before ``base_path`` is taken
     off, so ``/health`` stays ``/health`` whatever the base path.
+    ``extra_keys`` is a function ``(request) -> mapping`` whose items are added to the environ (or
+    scope) of every request the app is called for, after the adapter's own keys: the way to give
+    the app what the event carries beyond HTTP, under the names it reads. A name stands for a
+    ready-made one: ``"apig-wsgi"`` and ``"serverless-wsgi"`` add those adapters' keys
+    (alb_adapter/compat.py), for apps switching from them. Without it, nothing is called.
     """
 
     __slots__ = (
         "base_path",
         "default_host",
+        "extra_keys",
         "health_check_path",
         "max_response_bytes",
         "multi_cookie",
@@ -176,6 +200,7 @@ class Config:
     max_response_bytes: int | None
     raise_app_exceptions: bool
     non_http_handler: NonHTTPHandler | None
+    extra_keys: ExtraKeys | None
     _warned: set[str]  # warnings given once per handler (not per process: tests build many)
 
     def __init__(
@@ -190,6 +215,7 @@ class Config:
         max_response_bytes: int | None = None,
         raise_app_exceptions: bool = False,
         non_http_handler: NonHTTPHandler | None = None,
+        extra_keys: ExtraKeys | PeerName | None = None,
     ) -> None:
         if base_path != "":
             # "/account/" and "/account" mean the same mount point; "/" means no prefix.
@@ -253,6 +279,17 @@ class Config:
                 f"{type(non_http_handler).__name__}"
             )
         _set(self, "non_http_handler", non_http_handler)
+        if isinstance(extra_keys, str):
+            from .compat import peer_keys  # here, not at the top: only a peer's name needs it
+
+            extra_keys = peer_keys(extra_keys)
+        elif extra_keys is not None and not callable(extra_keys):
+            raise TypeError(
+                "extra_keys must be a function (request) -> dict of keys, or the name of an "
+                f"adapter whose keys to add ('apig-wsgi', 'serverless-wsgi'), got "
+                f"{type(extra_keys).__name__}"
+            )
+        _set(self, "extra_keys", extra_keys)
         _set(self, "_warned", set())
 
     def warn_once(self, key: str) -> bool:

@@ -48,7 +48,18 @@ class BaseHandler:
     config: Config
 
     def __init__(self, **options: Unpack[ConfigOptions]) -> None:
-        self.config = Config(**options)
+        try:
+            self.config = Config(**options)
+        except TypeError:
+            # Python's own message ("unexpected keyword argument") says nothing to someone
+            # arriving with another adapter's options: name what to use here instead.
+            known = [name for name in Config.__slots__ if not name.startswith("_")]
+            unknown = [name for name in options if name not in known]
+            if not unknown:
+                raise  # a known option with a wrong type: Config's message says so
+            from .compat import unknown_options_error  # only a failing construction needs it
+
+            raise unknown_options_error(type(self).__name__, unknown, sorted(known)) from None
         self._closed = False
 
     @property

@@ -83,7 +83,7 @@ def build_environ(
     """The PEP 3333 environ for ``request``; ``script_base`` is ``base_path`` in latin-1 form.
 
     Repeated headers are joined with ``", "`` (``"; "`` for cookies), whatever the source or its
-    header mode (docs/alb-behaviour.md, rule 4).
+    header mode (docs/alb-behaviour.md, rule 4). The ``extra_keys`` option's keys come last.
     """
     if script_base is None:
         script_base = config.base_path.encode("utf-8").decode("latin-1")
@@ -131,6 +131,9 @@ def build_environ(
         else:
             environ[key] = value
     environ["CONTENT_LENGTH"] = str(len(request.body))
+    extra_keys = config.extra_keys
+    if extra_keys is not None:  # last, so the app's own function may set REMOTE_USER, say
+        environ.update(extra_keys(request))
     return environ
 
 

@@ -661,3 +661,23 @@ def test_a_forwarded_port_that_is_not_one_to_five_ascii_digits_means_the_default
     ``١٢`` (which ``int`` reads as 12): only ASCII digits make a port."""
     headers = [("host", "h"), ("x-forwarded-proto", "https"), ("x-forwarded-port", port)]
     assert parse(event(False, headers=headers)).server == ("h", 443)
+
+
+def test_a_single_value_event_with_a_multi_value_query_warns_that_the_query_is_ignored(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """serverless-wsgi's own test events: single-value headers beside a multi-value query. The
+    header mode decides both fields (rule 1), so the query is ignored, and the log says so."""
+    evt = make_event("GET", "/cats")
+    del evt["queryStringParameters"]
+    evt["multiValueQueryStringParameters"] = {"q": ["a+b", "c"], "flag": [""]}
+    with caplog.at_level(logging.WARNING, logger="alb_adapter"):
+        request = parse(evt)
+        answer = WSGIHandler(simple_app())(evt, None)
+    assert (request.query_string, request.headers) == ("", tuple(evt["headers"].items()))
+    assert ("headers" in answer, "multiValueHeaders" in answer) == (True, False)
+    assert [record.getMessage() for record in caplog.records] == [
+        "event mixes multi-value and single-value fields, which ALB never does; the headers are "
+        "single-value, so multiValueQueryStringParameters is ignored and the query comes from "
+        "queryStringParameters"
+    ] * 2
