@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from typing_extensions import Unpack
 
-    from .config import Config, ConfigOptions
+    from .config import Config, ConfigOptions, ExtraKeys
     from .lifespan import ASGI3Application, LifespanMode
     from .model import Request
 
@@ -125,8 +125,10 @@ class ASGIHandler(BaseHandler):
         _refuse_running_loop(event)
         return super().__call__(event, context)
 
-    def respond(self, request: Request, remaining: float | None) -> Response:
-        scope = build_scope(request, self.config, self._lifespan.state)
+    def respond(
+        self, request: Request, remaining: float | None, extra_keys: ExtraKeys | None
+    ) -> Response:
+        scope = scope_with_keys(request, self.config.base_path, self._lifespan.state, extra_keys)
         cycle = HTTPCycle(request.body)
         budget = _time_budget(remaining)
         loop = self._loop
@@ -326,19 +328,28 @@ def _time_budget(seconds: float | None) -> float | None:
 
 
 def build_scope(request: Request, config: Config, state: Mapping[str, Any]) -> dict[str, Any]:
-    """The HTTP connection scope for ``request``.
+    """The HTTP connection scope ``config``'s handler gives the app for ``request``, the
+    ``extra_keys`` option's keys included (the ``identity`` option's key, added per request by
+    the handler, is not)."""
+    return scope_with_keys(request, config.base_path, state, config.extra_keys)
+
+
+def scope_with_keys(
+    request: Request, base_path: str, state: Mapping[str, Any], extra_keys: ExtraKeys | None
+) -> dict[str, Any]:
+    """The HTTP connection scope for ``request`` under ``base_path``.
 
     ``path`` is the whole decoded path and ``root_path`` the mount prefix it starts with, as the
     current ASGI spec and Starlette expect (Starlette strips ``root_path`` from ``path`` itself).
     Every other header pair is passed as it came. Cookie headers split by HTTP/2 clients are
     merged with ``"; "``, whatever the source or header mode: frameworks that join repeated headers
     with ``","`` (Django) would otherwise read one broken cookie (docs/alb-behaviour.md, rule 4).
-    The ``extra_keys`` option's keys come last.
+    ``extra_keys``' keys come last.
     """
     path = request.path.decode("utf-8", "surrogateescape")
     # The source's own prefix (an API Gateway stage) first, then the handler's base_path.
     source_root = request.root_path.decode("utf-8", "surrogateescape")
-    base, _ = split_base_path(path[len(source_root) :], config.base_path)
+    base, _ = split_base_path(path[len(source_root) :], base_path)
     root_path = source_root + base
     pairs = request.headers
     # Names are ASCII: every source lets only RFC 9110 tokens through. Values are the UTF-8 bytes
@@ -364,7 +375,6 @@ def build_scope(request: Request, config: Config, state: Mapping[str, Any]) -> d
         "aws.event": request.event,
         "aws.context": request.context,
     }
-    extra_keys = config.extra_keys
     if extra_keys is not None:
         scope.update(extra_keys(request))
     return scope

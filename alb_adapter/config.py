@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
     from typing import Any, Literal, TypedDict
 
+    from .auth.verifier import ALBIdentityVerifier
     from .model import Request
 
     MultiCookie = Literal["case-variants", "last", "error"]
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
         raise_app_exceptions: bool
         non_http_handler: NonHTTPHandler | None
         extra_keys: ExtraKeys | PeerName | None
+        identity: ALBIdentityVerifier | None
+        identity_required: bool
 
 
 DEFAULT_TEXT_CONTENT_TYPES: tuple[str, ...] = (
@@ -175,6 +178,12 @@ class Config:
     the app what the event carries beyond HTTP, under the names it reads. A name stands for a
     ready-made one: ``"apig-wsgi"`` and ``"serverless-wsgi"`` add those adapters' keys
     (alb_adapter/compat.py), for apps switching from them. Without it, nothing is called.
+    ``identity`` is an ``alb_adapter.auth.ALBIdentityVerifier``: the handler verifies ALB's
+    identity headers on every request the app would be called for and puts the ``Identity`` in
+    ``environ["alb_adapter.identity"]`` / ``scope["alb_adapter.identity"]``; with
+    ``identity_required`` (the default) a request without a verified identity is answered 401
+    (503 when the key could not be fetched) without the app, and without it the app gets None
+    (alb_adapter/auth/gate.py, docs/auth.md). Without ``identity``, nothing of it runs.
     """
 
     __slots__ = (
@@ -182,6 +191,8 @@ class Config:
         "default_host",
         "extra_keys",
         "health_check_path",
+        "identity",
+        "identity_required",
         "max_response_bytes",
         "multi_cookie",
         "non_http_handler",
@@ -201,6 +212,8 @@ class Config:
     raise_app_exceptions: bool
     non_http_handler: NonHTTPHandler | None
     extra_keys: ExtraKeys | None
+    identity: ALBIdentityVerifier | None
+    identity_required: bool
     _warned: set[str]  # warnings given once per handler (not per process: tests build many)
 
     def __init__(
@@ -216,6 +229,8 @@ class Config:
         raise_app_exceptions: bool = False,
         non_http_handler: NonHTTPHandler | None = None,
         extra_keys: ExtraKeys | PeerName | None = None,
+        identity: ALBIdentityVerifier | None = None,
+        identity_required: bool = True,
     ) -> None:
         if base_path != "":
             # "/account/" and "/account" mean the same mount point; "/" means no prefix.
@@ -290,6 +305,24 @@ class Config:
                 f"{type(extra_keys).__name__}"
             )
         _set(self, "extra_keys", extra_keys)
+        if identity is not None:
+            # Here, not at the top: it needs the auth extra, which only this option needs.
+            from .auth.verifier import ALBIdentityVerifier
+
+            if not isinstance(identity, ALBIdentityVerifier):
+                raise TypeError(
+                    "identity must be an ALBIdentityVerifier (from alb_adapter.auth), built once "
+                    f"at import: identity=ALBIdentityVerifier(LOAD_BALANCER_ARN); got "
+                    f"{type(identity).__name__}"
+                )
+        _set(self, "identity", identity)
+        identity_required = _require_bool("identity_required", identity_required)
+        if identity is None and not identity_required:
+            raise ValueError(
+                "identity_required=False needs identity=ALBIdentityVerifier(...): without a "
+                "verifier no identity is checked, required or not"
+            )
+        _set(self, "identity_required", identity_required)
         _set(self, "_warned", set())
 
     def warn_once(self, key: str) -> bool:

@@ -2,7 +2,8 @@
 source's answer.
 
 Everything that must hold whatever the app protocol lives here once: a bad body answers 400
-without calling the app, health checks can be answered without it, any app failure becomes a
+without calling the app, health checks can be answered without it, so can a request whose ALB
+identity the ``identity`` option requires and cannot verify (401), any app failure becomes a
 well-formed 500 in the format the front door expects, and an oversized answer becomes an
 explained 502 instead of an opaque one.
 """
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
 
     from typing_extensions import Unpack
 
-    from .config import ConfigOptions
+    from .auth.gate import IdentityGate
+    from .config import ConfigOptions, ExtraKeys
     from .model import Request, Response
 
 
@@ -43,9 +45,10 @@ class BaseHandler:
     handlers still alive then are shut down at exit.
     """
 
-    __slots__ = ("__weakref__", "_closed", "config")
+    __slots__ = ("__weakref__", "_closed", "_identity_gate", "config")
 
     config: Config
+    _identity_gate: IdentityGate | None
 
     def __init__(self, **options: Unpack[ConfigOptions]) -> None:
         try:
@@ -61,6 +64,15 @@ class BaseHandler:
 
             raise unknown_options_error(type(self).__name__, unknown, sorted(known)) from None
         self._closed = False
+        self._identity_gate = None
+        if self.config.identity is not None:
+            from .auth.gate import IdentityGate  # only this option needs it (and its extra)
+
+            self._identity_gate = IdentityGate(
+                self.config.identity,
+                required=self.config.identity_required,
+                reraise=self.config.raise_app_exceptions,
+            )
 
     @property
     def closed(self) -> bool:
@@ -82,9 +94,13 @@ class BaseHandler:
     ) -> None:
         self.close()
 
-    def respond(self, request: Request, remaining: float | None) -> Response:
+    def respond(
+        self, request: Request, remaining: float | None, extra_keys: ExtraKeys | None
+    ) -> Response:
         """Run the application on one request (implemented per app protocol); ``remaining`` is
-        the seconds left before Lambda ends the invocation, or None without a Lambda context."""
+        the seconds left before Lambda ends the invocation, or None without a Lambda context;
+        ``extra_keys`` adds this request's keys to the environ or scope: the ``extra_keys``
+        option's, or, with the ``identity`` option, the identity's and then those."""
         raise NotImplementedError
 
     def __call__(self, event: object, context: object = None) -> dict[str, object]:
@@ -119,12 +135,21 @@ class BaseHandler:
         ):
             return render_response(plain_response(200, "OK\n"), request, config)
 
+        extra_keys = config.extra_keys
+        identity_gate = self._identity_gate
+        if identity_gate is not None:  # all the identity option costs a handler without it
+            # Before the remaining time is read, so the app's deadline counts what a key fetch
+            # took; in ASGIHandler before its loop runs, so the fetch blocks no app code.
+            refusal, extra_keys = identity_gate.admit(request, extra_keys)
+            if refusal is not None:
+                return render_response(refusal, request, config)
+
         remaining = remaining_seconds(context)
         if remaining is not None:
             request_id = getattr(context, "aws_request_id", "unknown")
             watch = WATCHDOG.watch(remaining, (request.method, request.raw_path, request_id))
         try:
-            response = self.respond(request, remaining)
+            response = self.respond(request, remaining, extra_keys)
         except (SystemExit, KeyboardInterrupt):
             raise  # the process is being stopped: not the app's answer to this request
         except BaseException:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
     from typing_extensions import Unpack
 
-    from .config import Config, ConfigOptions
+    from .config import Config, ConfigOptions, ExtraKeys
     from .model import Request
 
     ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
@@ -46,8 +46,10 @@ class WSGIHandler(BaseHandler):
         # SCRIPT_NAME is compared with the latin-1 form of the decoded path.
         self._script_base = self.config.base_path.encode("utf-8").decode("latin-1")
 
-    def respond(self, request: Request, remaining: float | None) -> Response:
-        environ = build_environ(request, self.config, self._script_base)
+    def respond(
+        self, request: Request, remaining: float | None, extra_keys: ExtraKeys | None
+    ) -> Response:
+        environ = environ_with_keys(request, self._script_base, extra_keys)
         return run_wsgi_app(self.app, environ)
 
     def __repr__(self) -> str:
@@ -80,13 +82,23 @@ def _native(value: str) -> str:
 def build_environ(
     request: Request, config: Config, script_base: str | None = None
 ) -> WSGIEnvironment:
-    """The PEP 3333 environ for ``request``; ``script_base`` is ``base_path`` in latin-1 form.
-
-    Repeated headers are joined with ``", "`` (``"; "`` for cookies), whatever the source or its
-    header mode (docs/alb-behaviour.md, rule 4). The ``extra_keys`` option's keys come last.
-    """
+    """The PEP 3333 environ ``config``'s handler gives the app for ``request``, the
+    ``extra_keys`` option's keys included (the ``identity`` option's key, added per request by
+    the handler, is not); ``script_base`` is ``base_path`` in latin-1 form."""
     if script_base is None:
         script_base = config.base_path.encode("utf-8").decode("latin-1")
+    return environ_with_keys(request, script_base, config.extra_keys)
+
+
+def environ_with_keys(
+    request: Request, script_base: str, extra_keys: ExtraKeys | None
+) -> WSGIEnvironment:
+    """The PEP 3333 environ for ``request`` under ``script_base`` (``base_path`` in latin-1
+    form), with ``extra_keys``' keys last.
+
+    Repeated headers are joined with ``", "`` (``"; "`` for cookies), whatever the source or its
+    header mode (docs/alb-behaviour.md, rule 4).
+    """
     path_info = request.path.decode("latin-1")
     script_name = ""
     if request.root_path:  # the source's own prefix (an API Gateway stage) comes first
@@ -131,7 +143,6 @@ def build_environ(
         else:
             environ[key] = value
     environ["CONTENT_LENGTH"] = str(len(request.body))
-    extra_keys = config.extra_keys
     if extra_keys is not None:  # last, so the app's own function may set REMOTE_USER, say
         environ.update(extra_keys(request))
     return environ

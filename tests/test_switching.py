@@ -796,7 +796,8 @@ def test_several_unknown_options_are_named_at_once() -> None:
     assert str(caught.value) == (
         "WSGIHandler: lifespan is ASGIHandler's option: a WSGI app has no lifespan; "
         "trusted_hop is not an option (did you mean trusted_hops?); the options are base_path, "
-        "default_host, extra_keys, health_check_path, max_response_bytes, multi_cookie, "
+        "default_host, extra_keys, health_check_path, identity, identity_required, "
+        "max_response_bytes, multi_cookie, "
         "non_http_handler, raise_app_exceptions, text_content_types, trusted_hops"
     )
 

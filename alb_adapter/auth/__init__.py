@@ -9,6 +9,13 @@ action passes to the function, and sign users out of it.
         return "Unauthorized", error.status                # 401 (503: key unavailable)
     identity.subject, identity.email, identity.claims
 
+Or let the handler verify every request, answering 401 without calling the app:
+
+    handler = WSGIHandler(app, identity=verifier)          # or ASGIHandler
+    identity = environ[IDENTITY_KEY]                       # scope[...]: "alb_adapter.identity"
+
+Signing out: ALB's session cookies expired, then the provider's logout page:
+
     from alb_adapter.auth import logout_response
     status, headers = logout_response(cognito_logout_url(DOMAIN, CLIENT_ID, SIGNED_OUT_PAGE))
 
@@ -28,12 +35,13 @@ from .errors import (
     MissingIdentityHeader,
     TokenExpired,
     UnknownKeyId,
+    UntrustedFrontDoor,
     WrongAlgorithm,
     WrongClient,
     WrongIssuer,
     WrongSigner,
 )
-from .identity import Identity
+from .identity import IDENTITY_KEY, Identity
 from .logout import LogoutResponse, cognito_logout_url, logout_response
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, spelled as the rest of the package spells it
@@ -43,6 +51,7 @@ if TYPE_CHECKING:
     from .verifier import ALBIdentityVerifier
 
 __all__ = [
+    "IDENTITY_KEY",
     "ALBIdentityVerifier",
     "AuthenticationError",
     "BadSignature",
@@ -53,6 +62,7 @@ __all__ = [
     "MissingIdentityHeader",
     "TokenExpired",
     "UnknownKeyId",
+    "UntrustedFrontDoor",
     "WrongAlgorithm",
     "WrongClient",
     "WrongIssuer",

@@ -70,6 +70,14 @@ class BadSignature(AuthenticationError):
     ``kid``: the token was altered, or signed with another key."""
 
 
+class UntrustedFrontDoor(AuthenticationError):
+    """The request did not come through ALB, so its identity headers prove nothing. Only ALB
+    signs users in and sets ``x-amzn-oidc-*`` itself; API Gateway, Function URLs and VPC Lattice
+    pass on whatever headers the client sent, and a genuine token copied from an ALB request
+    would verify there. Raised by the handlers' ``identity`` option (alb_adapter/auth/gate.py),
+    never by the verifier, which cannot know where the headers came from."""
+
+
 class KeyFetchFailed(AuthenticationError):
     """The public key for the token's ``kid`` could not be obtained or used: the endpoint timed
     out, could not be reached or answered an error, or what it (or an injected key source) gave is

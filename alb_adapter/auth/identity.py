@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# Where the handlers' ``identity`` option puts the verified Identity (None when optional and there
+# is none) for the app: ``environ[IDENTITY_KEY]`` (WSGI), ``scope[IDENTITY_KEY]`` (ASGI).
+IDENTITY_KEY = "alb_adapter.identity"
+
 
 @dataclass(frozen=True)
 class Identity:
