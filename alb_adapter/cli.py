@@ -221,6 +221,28 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="the function's timeout (30)",
     )
+    serve.add_argument(
+        "--environments",
+        choices=("process", "thread"),
+        default="process",
+        help="how Lambda functions run: 'process' (execution environments as Lambda runs them: "
+        "worker processes behind the Lambda Runtime API, init once each, killed at the "
+        "timeout; the default) or 'thread' (called inside the server: faster to start)",
+    )
+    serve.add_argument(
+        "--concurrency",
+        type=_concurrency,
+        default=None,
+        metavar="N",
+        help="most execution environments of TARGET at once (10); beyond them ALB answers 503",
+    )
+    serve.add_argument(
+        "--runtime-client",
+        choices=("auto", "awslambdaric", "builtin"),
+        default="auto",
+        help="the runtime client in each environment: AWS's awslambdaric when installed "
+        "(alb-adapter[runtime]), else the built-in one (auto)",
+    )
     serve.add_argument("--log-level", choices=LOG_LEVELS, default="info", help="what to log (info)")
 
     invoke = commands.add_parser(
@@ -341,6 +363,16 @@ def _port(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"port {port} is not between 0 and 65535")
     return port
+
+
+def _concurrency(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 1000, not {text!r}")
+    return value
 
 
 def _seconds(text: str) -> float:
@@ -781,6 +813,7 @@ def _serve_options(args: argparse.Namespace) -> ServeOptions:
         for flag, value in (
             ("--multi-value-headers", args.multi_value_headers),
             ("--timeout", args.timeout),
+            ("--concurrency", args.concurrency),
         ):
             if value is not None:
                 raise CLIError(
@@ -798,6 +831,9 @@ def _serve_options(args: argparse.Namespace) -> ServeOptions:
         "timeout": 30.0 if args.timeout is None else args.timeout,
         "handler_options": _handler_options(args),
         "log_level": args.log_level,
+        "environments": args.environments,
+        "concurrency": args.concurrency,
+        "runtime_client": args.runtime_client,
     }
 
 
@@ -824,14 +860,21 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         log_level=args.log_level,
         handler_options=options["handler_options"],
+        environments=args.environments,
+        runtime_client=args.runtime_client,
     )
     emulator = server.config.app
     assert isinstance(emulator, ALBEmulator)
-    # Imported now, in the main thread; the emulator's startup then loads only what is missing.
-    _load_targets(emulator)
+    # The port first: a busy one is reported before any environment process is started.
+    sock = _listen(args.host, args.port)
+    try:
+        # Loaded now, in the main thread; the emulator's startup then loads only what is missing.
+        _load_targets(emulator)
+    except BaseException:
+        sock.close()
+        raise
     if args.reload:
         emulator.unload()  # the worker process imports them afresh
-    sock = _listen(args.host, args.port)
     port = sock.getsockname()[1]
     _stop_on_sigterm()
     print(

@@ -903,7 +903,8 @@ def test_invoke_refuses_each_real_non_http_event(
             "no_such_module_xyz:handler: no module named 'no_such_module_xyz'",
         ),
         (f"{FLASK_FILE}:nope", f"{FLASK_FILE}:nope: '{FLASK_FILE}' has no attribute 'nope'"),
-        ("missing/app.py:handler", "missing/app.py:handler: no such file 'missing/app.py'"),
+        # The path as given (invoke) or made absolute for the environment processes (serve).
+        ("missing/app.py:handler", "missing/app.py:handler: no such file '"),
         ("handler", "handler: expected 'module:attr', 'path/to/file.py:attr' or Lambda's"),
         (f"{FLASK_FILE}:LOGO_PNG", "is a bytes, not a handler or an app"),
     ],

@@ -1,9 +1,15 @@
 """The local ALB as an ASGI application (served by uvicorn, which hands over the raw path, the raw
 query bytes and every duplicate header: what an ALB sees and a WSGI server would have merged).
 
-Per request: front-door refusals, listener rules, then the action: a Lambda handler in this process
-(event built and answer judged exactly as ALB does), an HTTP server proxied (the legacy app), a
-redirect or a fixed response. One access-log line per request.
+Per request: front-door refusals, listener rules, then the action: a Lambda function (event built
+and answer judged exactly as ALB does), an HTTP server proxied (the legacy app), a redirect or a
+fixed response. One access-log line per request.
+
+A Lambda target runs in one of two ways (``Target.environments``, else the emulator's
+``environments``): ``"process"``, execution environments as worker processes behind the Lambda
+Runtime API, as Lambda runs functions (``environments.EnvironmentPool``: what `alb-adapter serve`
+uses); or ``"thread"``, the handler called in this process, one invocation at a time
+(``LambdaTarget``: fast, and what the tests of the emulator itself use).
 """
 
 from __future__ import annotations
@@ -20,6 +26,13 @@ import httpx
 
 from ..model import header_text
 from ..sources.alb.balancer import build_health_check_event
+from .environments import (
+    SHUTDOWN_GRACE_SECONDS,
+    EnvironmentPool,
+    RuntimeClient,
+    close_pools,
+    close_pools_async,
+)
 from .health import HealthChecker
 from .invocation import (
     ALB_SERVER,
@@ -28,12 +41,22 @@ from .invocation import (
     Outcome,
     alb_error,
     event_or_error,
-    front_door,
     invoke,
+    is_websocket_upgrade,
+    lambda_refusal,
+    listener_refusal,
     response_head,
 )
 from .loader import load_target
-from .rules import FixedResponse, Forward, ListenerConfig, Redirect, RuleRequest, Target
+from .rules import (
+    EnvironmentsMode,
+    FixedResponse,
+    Forward,
+    ListenerConfig,
+    Redirect,
+    RuleRequest,
+    Target,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, MutableMapping
@@ -51,8 +74,10 @@ SET_BY_ALB = frozenset({"x-forwarded-proto", "x-forwarded-port", "content-length
 
 
 class LambdaTarget:
-    """One target group with one Lambda function: one execution environment, so one invocation at
-    a time, run in a worker thread, the emulator waiting no longer than the function's timeout."""
+    """One target group with one Lambda function run in this process (``environments =
+    "thread"``): one execution environment, so one invocation at a time, run in a worker thread,
+    the emulator waiting no longer than the function's timeout (a thread cannot be killed: a
+    handler still running then goes on in the background)."""
 
     def __init__(self, target: Target, handler: Any) -> None:
         self.target = target
@@ -87,29 +112,75 @@ class LambdaTarget:
 
 
 class ALBEmulator:
-    """The ASGI app that plays ALB for ``config``; targets load during its lifespan startup."""
+    """The ASGI app that plays ALB for ``config``; targets load during its lifespan startup.
 
-    def __init__(self, config: ListenerConfig, *, handler_options: dict[str, Any] | None = None):
+    ``environments`` is how Lambda targets that do not say run (the module docstring);
+    ``runtime_client`` the runtime of process environments (``"auto"``: ``awslambdaric`` when it
+    is installed, else the built-in one); ``shutdown_grace`` the seconds between SIGTERM and
+    SIGKILL when they are stopped.
+    """
+
+    def __init__(
+        self,
+        config: ListenerConfig,
+        *,
+        handler_options: dict[str, Any] | None = None,
+        environments: EnvironmentsMode = "thread",
+        runtime_client: RuntimeClient = "auto",
+        shutdown_grace: float = SHUTDOWN_GRACE_SECONDS,
+    ):
         self.config = config
         self.handler_options = handler_options or {}
-        self.lambdas: dict[str, LambdaTarget] = {}
+        self.environments: EnvironmentsMode = environments
+        self.runtime_client: RuntimeClient = runtime_client
+        self.shutdown_grace = shutdown_grace
+        self.lambdas: dict[str, LambdaTarget] = {}  # targets run in this process
+        self.pools: dict[str, EnvironmentPool] = {}  # targets run in worker processes
         self.http: httpx.AsyncClient | None = None
         self.health = HealthChecker()
 
     # ------------------------------------------------------------------ lifecycle
 
     def load(self) -> None:
-        """Import every Lambda target now, so a broken one fails at start, not at first request."""
-        for name, target in self.config.targets.items():
-            if target.handler is not None and name not in self.lambdas:
-                handler = load_target(target.handler, **self.handler_options)
-                self.lambdas[name] = LambdaTarget(target, handler)
+        """Import every Lambda target now (in-process), or start its first environment and wait
+        for its init (processes), so that a broken one fails at start, not at first request."""
+        try:
+            for name, target in self.config.targets.items():
+                if target.handler is None or name in self.lambdas or name in self.pools:
+                    continue
+                if (target.environments or self.environments) == "process":
+                    pool = EnvironmentPool(
+                        target,
+                        handler_options=self.handler_options,
+                        runtime_client=self.runtime_client,
+                        shutdown_grace=self.shutdown_grace,
+                    )
+                    pool.start()
+                    self.pools[name] = pool
+                else:
+                    handler = load_target(target.handler, **self.handler_options)
+                    self.lambdas[name] = LambdaTarget(target, handler)
+        except BaseException:
+            self.close_environments()  # no process outlives a failed start
+            raise
 
     def unload(self) -> None:
-        """Close and forget every Lambda target loaded so far (they can be loaded again)."""
+        """Close and forget every Lambda target loaded so far (they can be loaded again); the
+        environments of process targets are stopped (SIGTERM, then SIGKILL after the grace)."""
         for target in self.lambdas.values():
             target.close()
         self.lambdas.clear()
+        self.close_environments()
+
+    def function(self, name: str) -> LambdaTarget | EnvironmentPool | None:
+        """The loaded Lambda function of target ``name`` (either kind), or None."""
+        return self.lambdas.get(name) or self.pools.get(name)
+
+    def close_environments(self) -> None:
+        """Stop the worker processes of every process target, all within one grace period."""
+        pools = list(self.pools.values())
+        self.pools.clear()
+        close_pools(pools)
 
     async def startup(self) -> None:
         # In a worker thread: an ASGIHandler runs its app's lifespan on its own loop, which cannot
@@ -128,6 +199,9 @@ class ALBEmulator:
         for target in self.lambdas.values():
             # An ASGIHandler runs its app's lifespan shutdown on its own loop: not on this one.
             await asyncio.to_thread(target.close)
+        pools = list(self.pools.values())
+        self.pools.clear()
+        await close_pools_async(pools)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -155,6 +229,9 @@ class ALBEmulator:
     # ------------------------------------------------------------------ one request
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One request the way ALB takes it: its own refusals (``listener_refusal``), the rules,
+        then the action; a WebSocket upgrade is refused (``lambda_refusal``) only once the rules
+        chose a Lambda target, since an HTTP target gets it."""
         began = time.perf_counter()
         # Latin-1: one character per byte, so the listener rules and a proxied target work on the
         # bytes the client sent; a Lambda event gets them decoded as UTF-8 (event_or_error).
@@ -164,6 +241,8 @@ class ALBEmulator:
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         raw_path = raw_path.partition("?")[0] or "/"
         query = scope["query_string"].decode("latin-1")
+        request_target = raw_path + (f"?{query}" if query else "")  # as sent, for the log
+        raw_path, headers = _origin_form(raw_path, headers)
         client = scope.get("client") or ("127.0.0.1", 0)
         server = scope.get("server") or ("127.0.0.1", 80)
         request = RuleRequest.from_http(
@@ -175,31 +254,38 @@ class ALBEmulator:
             scheme=scope.get("scheme", "http"),
             port=server[1] or 80,
         )
-        outcome = front_door(method, headers, MAX_REQUEST_BODY_BYTES + 1 if too_big else len(body))
+        body_size = MAX_REQUEST_BODY_BYTES + 1 if too_big else len(body)
+        outcome = listener_refusal(method, headers, body_size, request_target=request_target)
         target_name = "-"
         if outcome is None:
             _rule, action = self.config.select(request)
             if isinstance(action, Forward):
                 target_name = action.choose()
-                outcome = await self._forward(target_name, request, query, body)
+                if self.config.targets[target_name].handler is not None:  # a Lambda target
+                    outcome = lambda_refusal(headers)
+                if outcome is None:
+                    outcome = await self._forward(target_name, request, query, body)
             elif isinstance(action, Redirect):
                 outcome = _redirect(action, request)
             else:
                 outcome = _fixed(action)
-        await _respond(send, outcome)
+        # Logged before the answer is sent: a client (a test) that reads the log as soon as
+        # the answer arrives finds the lines there. The time is the time to the answer.
         elapsed = (time.perf_counter() - began) * 1000
         target_line = f"target={target_name}"
         reason = f" reason={outcome.reason!r}" if outcome.reason else ""
-        line = f'{client[0]} "{method} {raw_path}{"?" + query if query else ""}" {outcome.status} '
+        line = f'{client[0]} "{method} {request_target}" {outcome.status} '
         access_log.info("%s%d %s %.1fms%s", line, len(outcome.body), target_line, elapsed, reason)
         if outcome.reason and outcome.status >= 500:
             log.warning(
                 "%s %s: ALB answered %d: %s", method, raw_path, outcome.status, outcome.reason
             )
+        await _respond(send, outcome)
 
     async def _forward(self, name: str, request: RuleRequest, query: str, body: bytes) -> Outcome:
         target = self.config.targets[name]
-        if name in self.lambdas:
+        function = self.function(name)
+        if function is not None:
             event = event_or_error(
                 request.method,
                 request.path,
@@ -213,7 +299,7 @@ class ALBEmulator:
             )
             if isinstance(event, Outcome):
                 return event
-            return await self.lambdas[name].invoke(event)
+            return await function.invoke(event)
         assert target.url is not None
         return await self._proxy(target, request, query, body)
 
@@ -229,6 +315,16 @@ class ALBEmulator:
         url = f"{base.scheme}://{base.netloc}{prefix}{request.path}" + (
             f"?{query}" if query else ""
         )
+        if is_websocket_upgrade(request.headers):
+            # ALB tunnels a WebSocket to an HTTP target; httpx cannot, so the handshake goes on
+            # as the plain request an HTTP/1.1 intermediary may make of it (RFC 9110 §7.8).
+            log.warning(
+                "%s %s: a WebSocket upgrade for target %s is forwarded without its Upgrade "
+                "header: the local ALB does not tunnel WebSockets (ALB does)",
+                request.method,
+                request.path,
+                target.name,
+            )
         headers: list[tuple[str, str]] = []
         xff = []
         for name, value in request.headers:
@@ -277,11 +373,12 @@ class ALBEmulator:
                 scheme="http",
                 port=80,
             )
-            if name in self.lambdas:
+            function = self.function(name)
+            if function is not None:
                 event = build_health_check_event(
                     target.health_check.path, multi_value_headers=target.multi_value_headers
                 )
-                outcome = await self.lambdas[name].invoke(event)
+                outcome = await function.invoke(event)
             else:
                 outcome = await self._proxy(target, request, "", b"")
             return outcome.status
@@ -308,6 +405,22 @@ async def _read_body(receive: Receive) -> tuple[bytes, bool]:
         if not message.get("more_body"):
             break
     return b"".join(chunks), too_big
+
+
+def _origin_form(
+    raw_path: str, headers: list[tuple[str, str]]
+) -> tuple[str, list[tuple[str, str]]]:
+    """The path and headers of a request whose target may be in absolute form (``GET
+    http://host/path``, as clients send to a proxy): the path it names, and its authority in
+    place of Host, as RFC 9112 §3.2.2 tells a server to do. Any other target is kept as sent."""
+    if raw_path.startswith("/"):
+        return raw_path, headers
+    parts = urlsplit(raw_path)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return raw_path, headers
+    authority = parts.netloc.rpartition("@")[2]  # never a user name or password in Host
+    others = [(name, value) for name, value in headers if name != "host"]
+    return parts.path or "/", [("host", authority), *others]
 
 
 def _redirect(action: Redirect, request: RuleRequest) -> Outcome:

@@ -22,6 +22,15 @@ Handler = Callable[[dict[str, object], object], object]
 Headers = list[tuple[str, str]]
 
 MAX_REQUEST_BODY_BYTES = 1_000_000
+# ALB's request head limits, answered 400 (docs/alb-behaviour.md, "Limits"): "16K per request
+# line, 16K per single header, or 64K for the entire header", K read as 1024 as for the 32 KB
+# of response headers (rule 13). A header is counted as its line, `name: value`, and the block
+# as those lines with their CRLFs.
+MAX_REQUEST_LINE_BYTES = 16 * 1024
+MAX_HEADER_LINE_BYTES = 16 * 1024
+MAX_HEADER_BLOCK_BYTES = 64 * 1024
+# More addresses than this in X-Forwarded-For is ALB's 463.
+MAX_FORWARDED_FOR_ADDRESSES = 30
 ALB_SERVER = ("server", "awselb/2.0")
 # Connection-level headers ALB never passes on from a target's answer: it frames the response
 # itself and computes Content-Length (docs/alb-behaviour.md, rule 10). Also the headers a proxy
@@ -37,6 +46,11 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
+# Hop-by-hop headers a Lambda event does not carry: they describe the client's connection and
+# framing, which end at ALB (the event's body is whole). `connection` itself is kept: AWS's own
+# example event shows the client's `connection: keep-alive` (docs/alb-behaviour.md, "The event
+# ALB builds").
+NOT_IN_LAMBDA_EVENTS = HOP_BY_HOP - {"connection"}
 
 
 class LambdaContext:
@@ -100,6 +114,7 @@ _PHRASES = {
     302: "Moved Temporarily",
     400: "Bad Request",
     405: "Method Not Allowed",
+    408: "Request Time-out",
     413: "Request Entity Too Large",
     463: "",
     500: "Internal Server Error",
@@ -109,9 +124,14 @@ _PHRASES = {
 }
 
 
+def alb_status(status: int) -> str:
+    """The status and phrase of ALB's own pages (``"408 Request Time-out"``, ``"463"``)."""
+    return f"{status} {_PHRASES.get(status, '')}".strip()
+
+
 def alb_error(status: int, reason: str) -> Outcome:
     """The page ALB itself serves for its own errors (same HTML, same Server header)."""
-    title = f"{status} {_PHRASES.get(status, '')}".strip()
+    title = alb_status(status)
     page = (
         f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
         f"<center><h1>{title}</h1></center>\r\n</body>\r\n</html>\r\n"
@@ -120,23 +140,99 @@ def alb_error(status: int, reason: str) -> Outcome:
 
 
 def front_door(
-    method: str, headers: Iterable[tuple[str, str]], body_size: int | None
+    method: str,
+    headers: Iterable[tuple[str, str]],
+    body_size: int | None,
+    *,
+    request_target: str | None = None,
 ) -> Outcome | None:
-    """Requests ALB refuses before any target sees them, or None (docs/alb-behaviour.md, "What
-    ALB itself answers").
+    """Requests ALB refuses before a Lambda target sees them, or None (docs/alb-behaviour.md,
+    "What ALB itself answers"): ``listener_refusal``, then ``lambda_refusal``.
+
+    ``headers`` are the client's header bytes read as latin-1 (one character per byte), and
+    ``request_target`` the path and query as sent, for the request line's limit.
+    """
+    pairs = list(headers)
+    return listener_refusal(
+        method, pairs, body_size, request_target=request_target
+    ) or lambda_refusal(pairs)
+
+
+def listener_refusal(
+    method: str,
+    headers: Iterable[tuple[str, str]],
+    body_size: int | None,
+    *,
+    request_target: str | None = None,
+) -> Outcome | None:
+    """What ALB answers itself before the listener rules, or None: a request line or headers
+    over its limits (400), TRACE (405), more than 30 X-Forwarded-For addresses (463), a body over
+    1 MB (413; on AWS a limit of Lambda targets only, see "Known differences").
 
     ``body_size`` is the size of the body received, or, for a body that was not read to its end,
     None or ``MAX_REQUEST_BODY_BYTES + 1`` (the local ALB stops keeping a body there): the 413's
-    reason then gives the Content-Length when there is one, and never the capped size.
+    reason then gives the Content-Length when there is one, and never the capped size. The
+    reasons give sizes and header names, never a value (rule 15).
     """
+    pairs = list(headers)
+    if request_target is not None:
+        line = len(method) + len(" ") + len(request_target) + len(" HTTP/1.1")
+        if line > MAX_REQUEST_LINE_BYTES:
+            return alb_error(
+                400,
+                f"the request line is {line:,} bytes, over ALB's limit of "
+                f"{MAX_REQUEST_LINE_BYTES:,}",
+            )
+    block = 0
+    for name, value in pairs:
+        size = len(name) + len(": ") + len(value)
+        if size > MAX_HEADER_LINE_BYTES:
+            return alb_error(
+                400,
+                f"the request header {name.lower()!r} is {size:,} bytes, over ALB's limit of "
+                f"{MAX_HEADER_LINE_BYTES:,} per header",
+            )
+        block += size + len("\r\n")
+    if block > MAX_HEADER_BLOCK_BYTES:
+        return alb_error(
+            400,
+            f"the request headers are {block:,} bytes, over ALB's limit of "
+            f"{MAX_HEADER_BLOCK_BYTES:,}",
+        )
     if method == "TRACE":
         return alb_error(405, "TRACE is not allowed by ALB")
-    pairs = list(headers)
-    upgrade = [value.lower() for name, value in pairs if name.lower() == "upgrade"]
-    if "websocket" in upgrade:
-        return alb_error(400, "WebSocket upgrades are not supported for Lambda targets")
+    addresses = sum(
+        1
+        for name, value in pairs
+        if name.lower() == "x-forwarded-for"
+        for item in value.split(",")
+        if item.strip()
+    )
+    if addresses > MAX_FORWARDED_FOR_ADDRESSES:
+        return alb_error(
+            463,
+            f"X-Forwarded-For holds {addresses} addresses, over ALB's limit of "
+            f"{MAX_FORWARDED_FOR_ADDRESSES}",
+        )
     if body_size is None or body_size > MAX_REQUEST_BODY_BYTES:
         return alb_error(413, _body_too_large(pairs, body_size))
+    return None
+
+
+def is_websocket_upgrade(headers: Iterable[tuple[str, str]]) -> bool:
+    """Whether the request asks to become a WebSocket (``Upgrade: websocket``)."""
+    return any(
+        name.lower() == "upgrade" and value.strip().lower() == "websocket"
+        for name, value in headers
+    )
+
+
+def lambda_refusal(headers: Iterable[tuple[str, str]]) -> Outcome | None:
+    """What ALB answers itself instead of invoking a Lambda target the rules chose, or None: a
+    WebSocket upgrade (400, ``LambdaWebsocketNotSupported``). An HTTP target gets the upgrade
+    (docs/alb-behaviour.md, "What ALB itself answers")."""
+    if is_websocket_upgrade(headers):
+        return alb_error(400, "WebSocket upgrades are not supported for Lambda targets")
     return None
 
 
@@ -278,15 +374,21 @@ def event_or_error(
     (header or text-body bytes that are not UTF-8: ``LambdaBadRequest``).
 
     ``wire_headers`` are the client's header bytes read as latin-1; the event gets them decoded
-    as UTF-8 (``utf8_headers``). The local ALB and ``ALBClient`` both come through here, so they
+    as UTF-8 (``utf8_headers``), without the hop-by-hop ones it does not carry
+    (``NOT_IN_LAMBDA_EVENTS``). A body that came without a Content-Length (chunked) gets one, as
+    the event's body is whole. The local ALB and ``ALBClient`` both come through here, so they
     cannot disagree on the event.
     """
+    end_to_end = [pair for pair in wire_headers if pair[0].lower() not in NOT_IN_LAMBDA_EVENTS]
     try:
+        headers = utf8_headers(end_to_end)
+        if body and not any(name.lower() == "content-length" for name, _ in headers):
+            headers.append(("content-length", str(len(body))))
         return request_event(
             method,
             raw_path,
             query_string,
-            utf8_headers(wire_headers),
+            headers,
             body,
             client_ip=client_ip,
             scheme=scheme,
@@ -319,7 +421,7 @@ def through_alb(
     test client (``ALBClient``, ``AsyncALBClient``, ``ALBWSGIApp`` and the framework clients
     built on them) comes through here, so none can disagree with another, or with the local ALB.
     """
-    outcome = front_door(method, wire_headers, len(body))
+    outcome = front_door(method, wire_headers, len(body), request_target=target)
     if outcome is not None:
         return outcome
     raw_path, _, query_string = target.partition("?")

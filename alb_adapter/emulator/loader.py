@@ -13,7 +13,7 @@ import inspect
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..handler import BaseHandler
 
@@ -24,22 +24,79 @@ class TargetLoadError(Exception):
     """The target cannot be imported or is not something the load balancer can call."""
 
 
-def load_target(spec: str, **handler_options: Any) -> Any:
+class LambdaTargetSpec(Protocol):
+    """What ``load_lambda_target`` reads of a target: ``rules.Target`` (named here only by its
+    shape, since rules.py imports this module)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def handler(self) -> str | None: ...
+    @property
+    def task_root(self) -> str | None: ...
+    @property
+    def origin(self) -> str: ...
+
+
+def load_target(spec: str, *, task_root: str | Path | None = None, **handler_options: Any) -> Any:
     """The Lambda handler ``spec`` names (a bare app comes back wrapped in its handler).
+
+    ``task_root`` is the directory the handler is found in, as Lambda's task root is: a relative
+    file path is read from it and modules are imported from it first. None means the current
+    directory (``serve TARGET``); a rules file gives its own directory (``Target.task_root``).
 
     ``handler_options`` (``base_path``...) are used when wrapping an app; naming options for a
     ready-made handler is refused, since they could not reach it.
     """
-    obj = _import(spec)
+    obj = _import(spec, None if task_root is None else Path(task_root))
     return as_handler(obj, spec, **handler_options)
 
 
-def _import(spec: str) -> Any:
+def load_lambda_target(target: LambdaTargetSpec, **handler_options: Any) -> Any:
+    """``load_target`` for a target of a listener configuration, its errors prefixed with where
+    the target is defined and which rules forward to it (``Target.origin``), so that one line
+    says which file, rule and target to fix."""
+    if target.handler is None:
+        raise TargetLoadError(f"{target.origin or target.name}: not a Lambda target")
+    try:
+        return load_target(target.handler, task_root=target.task_root, **handler_options)
+    except TargetLoadError as exc:
+        raise TargetLoadError(f"{target.origin}: {exc}" if target.origin else str(exc)) from exc
+    except Exception as exc:  # a handler's constructor failing, e.g. a bad base_path
+        where = f"{target.origin}: " if target.origin else ""
+        raise TargetLoadError(f"{where}{target.handler}: {type(exc).__name__}: {exc}") from exc
+
+
+def handler_file(spec: str) -> str | None:
+    """The file a handler spec names (``path/to/app.py:handler``), or None when it names a module
+    (``app:handler``, Lambda's ``app.handler``) or is malformed (``load_target`` explains)."""
+    try:
+        module_part, _ = _split(spec)
+    except TargetLoadError:
+        return None
+    return module_part if _names_a_file(module_part) else None
+
+
+def _names_a_file(module_part: str) -> bool:
+    return module_part.endswith(".py") or "/" in module_part or "\\" in module_part
+
+
+def _import(spec: str, task_root: Path | None) -> Any:
     module_part, attr = _split(spec)
-    if module_part.endswith(".py") or "/" in module_part or "\\" in module_part:
-        module = _import_file(Path(module_part), spec)
+    if _names_a_file(module_part):
+        path = Path(module_part) if task_root is None else task_root / module_part
+        module = _import_file(path, spec)
     else:
-        if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        if task_root is not None:
+            root = str(task_root.resolve())
+            if root in sys.path:
+                sys.path.remove(root)
+            sys.path.insert(0, root)  # searched first, as Lambda's task root is
+            cwd = str(Path.cwd())
+            if "" not in sys.path and cwd not in sys.path:
+                # Then the current directory, where rules files once had to be run from.
+                sys.path.insert(1, cwd)
+        elif "" not in sys.path and str(Path.cwd()) not in sys.path:
             sys.path.insert(0, str(Path.cwd()))  # as `python -m` and Lambda's task root do
         try:
             module = importlib.import_module(module_part)

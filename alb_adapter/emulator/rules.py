@@ -22,18 +22,36 @@ Decisions on points the AWS documentation leaves open (UNCONFIRMED there):
   ``#{protocol}`` never changes the protocol, and ``HTTP`` on an HTTP listener is allowed, as on
   AWS, where a rule always belongs to a listener of known protocol.
 - A rule needs at least one condition (only the default action has none).
+- A ``path-pattern`` must start with ``/``, ``*`` or ``?``: AWS documents no such check, but a
+  pattern starting with another character can never match a path, which always starts with
+  ``/``, so the mistake is reported instead of a rule that silently never applies.
+
+Numbers follow one rule: a field is checked against the type and range the ELBv2 API gives it,
+and may be written as a TOML integer or as a string of digits. ``priority = 10`` and
+``priority = "10"`` (the API's Priority is an Integer; ``describe-rules`` prints it as a string)
+are the same rule; ``status_code = "200"`` and ``status_code = 200`` (a String in the API) the same
+answer; likewise weights, thresholds, seconds, a redirect's port and a health-check matcher.
+
+Handler paths in a rules file are relative to the file's own directory (Lambda's task root for
+the target: its modules are imported from there first), so the file works from any current
+directory; ``Target.origin`` names the file, the target and the rules that forward to it, the
+prefix of every load error (``loader.load_lambda_target``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import logging
+import os
 import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit
+
+from .loader import handler_file
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -75,8 +93,19 @@ MAX_MESSAGE_BODY = 1024
 MAX_TARGET_GROUPS = 5
 MAX_WEIGHT = 999
 DEFAULT_PORTS = {"http": 80, "https": 443}
+#: How a Lambda target runs: execution environments as worker processes behind the Lambda Runtime
+#: API (emulator/environments.py), or the handler called in a thread of the emulator itself.
+EnvironmentsMode = Literal["process", "thread"]
+ENVIRONMENTS_MODES: tuple[EnvironmentsMode, ...] = ("process", "thread")
+#: Process environments of one target at most at once when its `concurrency` is not set. Lambda's
+#: account default is 1,000; here each is a Python process, and 10 is above the 6 connections a
+#: browser opens to one host.
+DEFAULT_CONCURRENCY = 10
+MAX_CONCURRENCY = 1000
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+log = logging.getLogger("alb_adapter.emulator")
 
 
 class ConfigError(ValueError):
@@ -362,11 +391,27 @@ class Target:
     """A target group: a Lambda handler in this process, or an HTTP server (a legacy app)."""
 
     name: str
-    handler: str | None = None  # "module:attr" or Lambda's "file.function"
+    # "module:attr", Lambda's "file.function" or "path/to/file.py:attr"; a rules file's relative
+    # file paths are made absolute when it is read (from its directory, see task_root).
+    handler: str | None = None
     url: str | None = None  # "http://127.0.0.1:9000"
     multi_value_headers: bool = False
     timeout: float = 30.0
     health_check: HealthCheck = field(default_factory=HealthCheck)
+    # Where the target was written, not what it is (so neither takes part in comparisons):
+    # the directory its handler's modules are imported from, as Lambda's task root (the rules
+    # file's directory; None for `serve TARGET`: the current directory; loader.load_target), and
+    # the file, target and rules that forward to it, the prefix of its load errors:
+    # "rules.toml: targets.account (forwarded to by rules[0] (priority 10))".
+    task_root: str | None = field(default=None, compare=False)
+    origin: str = field(default="", compare=False)
+    # How a Lambda target runs: "process" (execution environments as worker processes, as Lambda
+    # runs them) or "thread" (called in the emulator's own process, one invocation at a time);
+    # None leaves it to the emulator (`alb-adapter serve`: processes). `concurrency`: the most
+    # process environments at once, as a function's reserved concurrency (None:
+    # DEFAULT_CONCURRENCY); a request beyond it is throttled.
+    environments: EnvironmentsMode | None = None
+    concurrency: int | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -438,6 +483,13 @@ class FixedResponse:
 Action = Forward | Redirect | FixedResponse
 
 
+def _forwarded_to(action: Action) -> list[str]:
+    """The target groups an action forwards to (none for a redirect or a fixed response)."""
+    if isinstance(action, Forward):
+        return [name for name, _ in action.target_groups]
+    return []
+
+
 # --------------------------------------------------------------------------------------------
 # Rules and the listener.
 
@@ -474,11 +526,22 @@ class ListenerConfig:
 
     @classmethod
     def single_target(
-        cls, handler: str, *, multi_value_headers: bool = False, timeout: float = 30.0
+        cls,
+        handler: str,
+        *,
+        multi_value_headers: bool = False,
+        timeout: float = 30.0,
+        environments: EnvironmentsMode | None = None,
+        concurrency: int | None = None,
     ) -> ListenerConfig:
         """What ``alb-adapter serve TARGET`` uses: one Lambda target as the default action."""
         target = Target(
-            "lambda", handler=handler, multi_value_headers=multi_value_headers, timeout=timeout
+            "lambda",
+            handler=handler,
+            multi_value_headers=multi_value_headers,
+            timeout=timeout,
+            environments=environments,
+            concurrency=concurrency,
         )
         return cls(
             targets={"lambda": target},
@@ -495,8 +558,9 @@ class ListenerConfig:
 def load_config(path: str | Path, *, listener_protocol: str | None = None) -> ListenerConfig:
     """Read and validate a TOML listener configuration.
 
-    ``listener_protocol`` ("HTTP" or "HTTPS"), when given, lets redirects be checked against it
-    (HTTPS → HTTP is refused).
+    Relative handler paths are read from the file's own directory, so the file works from any
+    current directory (``parse_config``'s ``base_dir``). ``listener_protocol`` ("HTTP" or
+    "HTTPS"), when given, lets redirects be checked against it (HTTPS → HTTP is refused).
     """
     import tomllib
 
@@ -513,16 +577,34 @@ def load_config(path: str | Path, *, listener_protocol: str | None = None) -> Li
         raise ConfigError(f"{source}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: invalid TOML: {exc}") from None
-    return parse_config(data, source=source, listener_protocol=listener_protocol)
+    return parse_config(
+        data,
+        source=source,
+        listener_protocol=listener_protocol,
+        base_dir=Path(path).resolve().parent,
+    )
 
 
 def parse_config(
-    data: Mapping[str, object], source: str = "<config>", *, listener_protocol: str | None = None
+    data: Mapping[str, object],
+    source: str = "<config>",
+    *,
+    listener_protocol: str | None = None,
+    base_dir: str | Path | None = None,
 ) -> ListenerConfig:
-    """Validate an already-parsed configuration (what load_config does after reading TOML)."""
+    """Validate an already-parsed configuration (what load_config does after reading TOML).
+
+    ``base_dir`` is the directory relative handler paths are read from and handler modules are
+    imported from (the rules file's own directory); None: the current directory, and handler
+    specs are kept as written.
+    """
     if listener_protocol is not None and listener_protocol.upper() not in ("HTTP", "HTTPS"):
         raise ValueError(f"listener_protocol must be 'HTTP' or 'HTTPS', not {listener_protocol!r}")
-    parser = _Parser(source, None if listener_protocol is None else listener_protocol.upper())
+    parser = _Parser(
+        source,
+        None if listener_protocol is None else listener_protocol.upper(),
+        None if base_dir is None else Path(base_dir),
+    )
     return parser.config(data)
 
 
@@ -541,6 +623,16 @@ def _kind(value: object) -> str:
         if type(value) is kind:
             return name
     return type(value).__name__
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _digits_as_int(value: object) -> object:
+    """``"10"`` as 10, anything else unchanged: an integer field may be written either way."""
+    if isinstance(value, str) and _DIGITS.fullmatch(value):
+        return int(value)
+    return value
 
 
 _PATH_PATTERN_CHARS = re.compile(r"[A-Za-z0-9_\-.$/~\"'@:+&*?]*")
@@ -570,9 +662,10 @@ _REDIRECT_DEFAULTS = {
 class _Parser:
     """Walks the parsed TOML; ``where`` is the prefix of every error (file, rule)."""
 
-    def __init__(self, source: str, listener_protocol: str | None) -> None:
+    def __init__(self, source: str, listener_protocol: str | None, base_dir: Path | None) -> None:
         self.source = source
         self.listener_protocol = listener_protocol
+        self.base_dir = base_dir
         self.where = source
         self.targets: dict[str, Target] = {}
 
@@ -616,6 +709,11 @@ class _Parser:
         return value
 
     def integer(self, value: object, path: str, low: int, high: int) -> int:
+        """A field the ELBv2 API types as an Integer (priority, weight, thresholds): ``10`` or
+        ``"10"`` (the module docstring's rule for numbers)."""
+        value = _digits_as_int(value)
+        if isinstance(value, str):
+            raise self.fail(path, f"must be an integer, not {value!r}")
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(path, f"must be an integer, not {_kind(value)}")
         if not low <= value <= high:
@@ -623,11 +721,22 @@ class _Parser:
         return value
 
     def number(self, value: object, path: str, low: float, high: float) -> float:
+        """Seconds: an integer, a float, or a string of digits (``"30"``)."""
+        value = _digits_as_int(value)
+        if isinstance(value, str):
+            raise self.fail(path, f"must be a number of seconds, not {value!r}")
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(path, f"must be a number of seconds, not {_kind(value)}")
         if not low <= value <= high:
             raise self.fail(path, f"must be from {low:g} to {high:g} seconds, not {value:g}")
         return float(value)
+
+    def numeric_string(self, value: object, path: str) -> str:
+        """A field the ELBv2 API types as a String of digits (a status code, a port, a matcher):
+        ``"200"`` or ``200``."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        return self.string(value, path)
 
     def boolean(self, value: object, path: str) -> bool:
         if not isinstance(value, bool):
@@ -645,14 +754,62 @@ class _Parser:
             self.targets[name] = self.target(name, value)
         rules: list[Rule] = []
         seen: dict[int, int] = {}
+        users: dict[str, list[str]] = {name: [] for name in self.targets}
         for index, value in enumerate(self.array(top.get("rules", []), "rules")):
-            rules.append(self.rule(index, value, seen))
+            rule = self.rule(index, value, seen)
+            rules.append(rule)
+            for name in _forwarded_to(rule.action):
+                users[name].append(f"rules[{index}] (priority {rule.priority})")
             self.where = self.source
         if "default_action" not in top:
             raise self.fail("", "'default_action' is required")
         default_action = self.action(top["default_action"], "default_action")
+        for name in _forwarded_to(default_action):
+            users[name].append("default_action")
         rules.sort(key=lambda rule: rule.priority)
-        return ListenerConfig(dict(self.targets), tuple(rules), default_action, self.source)
+        targets = {name: self.placed(target, users[name]) for name, target in self.targets.items()}
+        return ListenerConfig(targets, tuple(rules), default_action, self.source)
+
+    def placed(self, target: Target, users: list[str]) -> Target:
+        """``target`` with its ``origin`` (the file, the target and the rules that forward to it:
+        the prefix of its load errors) and, for a rules file, its task root and its handler file
+        read from the rules file's directory."""
+        used = f"forwarded to by {', '.join(users)}" if users else "no rule forwards to it"
+        origin = f"{self.source}: targets.{target.name} ({used})"
+        if target.handler is None or self.base_dir is None:
+            return dataclasses.replace(target, origin=origin)
+        handler = self.handler_beside_rules(target.handler, origin)
+        return dataclasses.replace(
+            target, handler=handler, task_root=str(self.base_dir), origin=origin
+        )
+
+    def handler_beside_rules(self, spec: str, origin: str) -> str:
+        """``spec`` with a relative file path made absolute from the rules file's directory, so
+        the file works from any current directory. A file found only from the current directory
+        (where rules files once had to be run from) still loads, with a warning saying what to
+        write instead; a file found in neither place is refused now, naming the target."""
+        assert self.base_dir is not None
+        file = handler_file(spec)
+        if file is None or Path(file).is_absolute():
+            return spec
+        beside = self.base_dir / file
+        if beside.is_file():
+            return str(beside) + spec[len(file) :]
+        from_cwd = Path.cwd().resolve() / file
+        if from_cwd.is_file():
+            log.warning(
+                "%s: handler %r: %s is found from the current directory only; a relative path "
+                "is read from the rules file's directory: write %r",
+                origin,
+                spec,
+                file,
+                os.path.relpath(from_cwd, self.base_dir) + spec[len(file) :],
+            )
+            return str(from_cwd) + spec[len(file) :]
+        raise ConfigError(
+            f"{origin}: handler {spec!r}: no such file {str(beside)!r} (a relative path is read "
+            "from the rules file's directory)"
+        )
 
     # -- targets ---------------------------------------------------------------------------
 
@@ -661,7 +818,15 @@ class _Parser:
         spec = self.table(
             value,
             path,
-            allowed=("handler", "url", "multi_value_headers", "timeout", "health_check"),
+            allowed=(
+                "handler",
+                "url",
+                "multi_value_headers",
+                "timeout",
+                "health_check",
+                "environments",
+                "concurrency",
+            ),
         )
         if ("handler" in spec) == ("url" in spec):
             raise self.fail(path, "exactly one of 'handler' or 'url' is required")
@@ -675,14 +840,43 @@ class _Parser:
                 )
         else:
             url = self.url(spec["url"], f"{path}.url")
-            if "multi_value_headers" in spec:
-                raise self.fail(
-                    f"{path}.multi_value_headers", "applies to Lambda targets ('handler') only"
-                )
+            for key in ("multi_value_headers", "environments", "concurrency"):
+                if key in spec:
+                    raise self.fail(f"{path}.{key}", "applies to Lambda targets ('handler') only")
         multi = self.boolean(spec.get("multi_value_headers", False), f"{path}.multi_value_headers")
         timeout = self.number(spec.get("timeout", 30), f"{path}.timeout", 1, 900)
         health = self.health_check(spec.get("health_check", {}), f"{path}.health_check")
-        return Target(name, handler, url, multi, timeout, health)
+        environments = None
+        if "environments" in spec:
+            environments = self.environments(spec["environments"], f"{path}.environments")
+        concurrency = None
+        if "concurrency" in spec:
+            concurrency = self.integer(
+                spec["concurrency"], f"{path}.concurrency", 1, MAX_CONCURRENCY
+            )
+            if environments == "thread":
+                raise self.fail(
+                    f"{path}.concurrency",
+                    "applies to environments = 'process' only "
+                    "(a 'thread' target runs one invocation at a time)",
+                )
+        return Target(
+            name,
+            handler,
+            url,
+            multi,
+            timeout,
+            health,
+            environments=environments,
+            concurrency=concurrency,
+        )
+
+    def environments(self, value: object, path: str) -> EnvironmentsMode:
+        text = self.string(value, path)
+        for mode in ENVIRONMENTS_MODES:
+            if text == mode:
+                return mode
+        raise self.fail(path, f"must be 'process' or 'thread', not {text!r}")
 
     def url(self, value: object, path: str) -> str:
         url = self.string(value, path)
@@ -742,7 +936,7 @@ class _Parser:
             2,
             10,
         )
-        matcher = self.string(spec.get("matcher", default.matcher), f"{path}.matcher")
+        matcher = self.numeric_string(spec.get("matcher", default.matcher), f"{path}.matcher")
         try:
             _matcher_ranges(matcher)
         except ValueError as exc:
@@ -869,6 +1063,12 @@ class _Parser:
                 path,
                 f"{text!r}: character(s) {' '.join(map(repr, bad))} not allowed in a path "
                 "pattern (A-Z a-z 0-9 _ - . $ / ~ \" ' @ : + & * ?)",
+            )
+        if kind == "path-pattern" and text[0] not in "/*?":
+            # AWS documents no such check, but the rule could never apply: every path starts
+            # with '/' (docs/alb-behaviour.md, "Listener rules").
+            raise self.fail(
+                path, f"{text!r} never matches: a request path starts with '/' (write '/{text}')"
             )
         if kind == "host-header":
             labels = text.rpartition(".")
@@ -998,9 +1198,7 @@ class _Parser:
         )
 
     def redirect_part(self, part: str, value: object, path: str) -> str:
-        if part == "port" and isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
-        text = self.string(value, path)
+        text = self.numeric_string(value, path) if part == "port" else self.string(value, path)
         for found in _PLACEHOLDER.finditer(text):
             name = found.group(1)
             if name not in _PLACEHOLDERS_ALLOWED:
@@ -1047,10 +1245,7 @@ class _Parser:
             allowed=("type", "status_code", "content_type", "message_body"),
             required=("status_code",),
         )
-        status = spec["status_code"]
-        if isinstance(status, int) and not isinstance(status, bool):
-            status = str(status)
-        text = self.string(status, f"{path}.status_code")
+        text = self.numeric_string(spec["status_code"], f"{path}.status_code")
         if not _STATUS.fullmatch(text):
             raise self.fail(f"{path}.status_code", f"must be a 2XX, 4XX or 5XX code, not {text!r}")
         content_type = None

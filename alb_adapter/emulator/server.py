@@ -3,29 +3,61 @@ and duplicate headers untouched (what ALB sees).
 
 ``uvicorn_config`` is the one place uvicorn is configured: the server in a thread (tests), the
 server the CLI runs, and each worker process of ``serve --reload`` all take their settings from it.
+Its HTTP protocol is ``ALBHttpProtocol``: uvicorn's h11 protocol (whatever else is installed) with
+ALB's own answers where uvicorn has none or its own: a request head that does not arrive in time
+(408), and one that cannot be parsed or passes ALB's size limits (400).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import json
 import logging
 import os
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, cast
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .app import ALBEmulator
-from .rules import ListenerConfig, load_config
+from .environments import SHUTDOWN_GRACE_SECONDS, RuntimeClient
+from .invocation import (
+    MAX_HEADER_BLOCK_BYTES,
+    MAX_REQUEST_LINE_BYTES,
+    Outcome,
+    alb_error,
+    alb_status,
+    response_head,
+)
+from .rules import EnvironmentsMode, ListenerConfig, load_config
 
 if TYPE_CHECKING:
+    import asyncio
     from collections.abc import Iterator
     from pathlib import Path
 
+    from uvicorn.server import ServerState
+
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+# How long a client may take to send a whole request head: ALB's default idle timeout. ALB's
+# timer restarts with each byte; this one does not, so a client sending one byte at a time
+# (slowloris) cannot hold a connection either (docs/emulator.md, "What differs from ALB").
+HEADER_TIMEOUT_SECONDS = 60.0
+# When the server stops: how long requests still in flight may take before they are given up and
+# the emulator's own shutdown runs (uvicorn's timeout_graceful_shutdown).
+IN_FLIGHT_GRACE_SECONDS = 3
+# The largest request head h11 buffers: ALB's request line and header block limits, with their
+# line ends. Beyond it, h11 gives up and ALBHttpProtocol answers ALB's 400; within it, the
+# emulator checks each limit itself (invocation.listener_refusal).
+MAX_REQUEST_HEAD_BYTES = MAX_REQUEST_LINE_BYTES + 2 + MAX_HEADER_BLOCK_BYTES + 2
+
+access_log = logging.getLogger("alb_adapter.emulator.access")
 # How `serve --reload` hands its options to the worker processes uvicorn restarts on each change
 # (the environment is the only channel to a process uvicorn starts).
 RELOAD_ENV = "ALB_ADAPTER_SERVE"
@@ -40,6 +72,12 @@ class ServeOptions(TypedDict):
     timeout: float
     handler_options: dict[str, Any]
     log_level: str
+    # How Lambda targets run when the rules file does not say: "process" (worker processes behind
+    # the Lambda Runtime API, as Lambda runs functions) or "thread" (in the emulator's process,
+    # also when the key is missing, as before process environments existed).
+    environments: NotRequired[EnvironmentsMode]
+    concurrency: NotRequired[int | None]  # TARGET's reserved concurrency (None: the default)
+    runtime_client: NotRequired[RuntimeClient]  # "auto", "awslambdaric" or "builtin"
 
 
 def configure_logging(level: str = "info") -> None:
@@ -49,6 +87,111 @@ def configure_logging(level: str = "info") -> None:
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
+class ALBHttpProtocol(H11Protocol):
+    """uvicorn's h11 protocol answering as ALB where uvicorn would not: a request head not
+    complete within ``header_timeout`` seconds is answered 408 and the connection closed (h11's
+    protocol has no such timeout: idle or slow sockets stayed open for good), and a request h11
+    cannot parse (malformed, or a head over ``MAX_REQUEST_HEAD_BYTES``) gets ALB's 400 page
+    instead of uvicorn's text. Each is logged on the access log, as ALB logs them."""
+
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+        *,
+        header_timeout: float = HEADER_TIMEOUT_SECONDS,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self.header_timeout = header_timeout
+        self.header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._wait_for_request_head()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state is h11.IDLE:  # a request head is still to come, or incomplete
+            self._wait_for_request_head()
+        else:
+            self._stop_waiting()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_waiting()
+        super().connection_lost(exc)
+
+    def on_response_complete(self) -> None:
+        # The next request's head is timed from its first byte; until then uvicorn's keep-alive
+        # timeout closes an idle connection.
+        self._stop_waiting()
+        super().on_response_complete()
+
+    def _wait_for_request_head(self) -> None:
+        if self.header_timer is None and not self.transport.is_closing():
+            self.header_timer = self.loop.call_later(self.header_timeout, self._head_timed_out)
+
+    def _stop_waiting(self) -> None:
+        if self.header_timer is not None:
+            self.header_timer.cancel()
+            self.header_timer = None
+
+    def _head_timed_out(self) -> None:
+        self.header_timer = None
+        if self.transport.is_closing() or self.conn.their_state is not h11.IDLE:
+            return
+        self._answer_and_close(
+            alb_error(
+                408, f"no complete request head within {self.header_timeout:g} s (idle timeout)"
+            )
+        )
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request h11 cannot parse (``msg`` is its generic text)."""
+        self._stop_waiting()
+        self._answer_and_close(
+            alb_error(
+                400,
+                "the request is not valid HTTP/1.1, or its head is over ALB's limits "
+                f"({MAX_REQUEST_HEAD_BYTES:,} bytes with the request line)",
+            )
+        )
+
+    def _unsupported_upgrade_warning(self) -> None:
+        """Silence uvicorn's advice to install a WebSocket library: the emulator answers
+        upgrade requests itself, as ALB does for the target the rules choose."""
+
+    def _answer_and_close(self, outcome: Outcome) -> None:
+        """Write ``outcome`` as the whole answer on this connection, outside h11 (which holds no
+        request to answer), and close it."""
+        head = [f"HTTP/1.1 {alb_status(outcome.status)}\r\n".encode()]
+        head += [name + b": " + value + b"\r\n" for name, value in response_head(outcome)]
+        head.append(b"connection: close\r\n\r\n")
+        self.transport.write(b"".join(head) + outcome.body)
+        self.transport.close()
+        client = self.client[0] if self.client else "-"
+        access_log.info(
+            '%s "-" %d %d target=- reason=%r',
+            client,
+            outcome.status,
+            len(outcome.body),
+            outcome.reason,
+        )
+
+
+@functools.cache
+def _http_protocol(header_timeout: float) -> type[asyncio.Protocol]:
+    """``ALBHttpProtocol`` with its header timeout: a partial of a module-level class, so that
+    `serve --reload` can pickle the config for its worker process, and the same object for the
+    same timeout, so that two configs with the same settings are equal. uvicorn calls it as it
+    would call the class."""
+    return cast(
+        "type[asyncio.Protocol]",
+        functools.partial(ALBHttpProtocol, header_timeout=header_timeout),
+    )
+
+
 def uvicorn_config(
     app: ALBEmulator | str,
     *,
@@ -56,9 +199,13 @@ def uvicorn_config(
     port: int = 8000,
     log_level: str = "info",
     reload_dirs: list[str] | None = None,
+    header_timeout: float = HEADER_TIMEOUT_SECONDS,
 ) -> uvicorn.Config:
     """The uvicorn settings of the local ALB; ``app`` is the emulator, or (with ``reload_dirs``,
-    for `serve --reload`) the import string of a factory that builds it in each worker."""
+    for `serve --reload`) the import string of a factory that builds it in each worker.
+
+    ``header_timeout`` is the time a client has to send a request head (``ALBHttpProtocol``).
+    """
     return uvicorn.Config(
         app,
         factory=isinstance(app, str),
@@ -68,7 +215,11 @@ def uvicorn_config(
         port=port,
         log_level=log_level,
         access_log=False,  # the emulator writes ALB-style access lines itself
-        ws="none",  # upgrade requests reach the emulator, which refuses them as ALB does (400)
+        http=_http_protocol(header_timeout),
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
+        # Upgrade requests reach the emulator as requests: refused for a Lambda target (400), as
+        # ALB does; forwarded, without their Upgrade, to an HTTP target.
+        ws="none",
         lifespan="on",
         server_header=False,
         date_header=False,  # the emulator adds Date itself, only where the answer has none
@@ -76,6 +227,10 @@ def uvicorn_config(
         # let a local client's own X-Forwarded-* replace the real peer (source-ip rules use it).
         proxy_headers=False,
         log_config=None,  # keep the logging set up by configure_logging
+        # When the server stops, requests still waiting for a function get this long, then are
+        # given up, so that the emulator's shutdown (which stops the environments) is never held
+        # by a hung invocation for as long as its timeout.
+        timeout_graceful_shutdown=IN_FLIGHT_GRACE_SECONDS,
     )
 
 
@@ -86,22 +241,55 @@ def build_server(
     port: int = 8000,
     log_level: str = "info",
     handler_options: dict[str, Any] | None = None,
+    header_timeout: float = HEADER_TIMEOUT_SECONDS,
+    environments: EnvironmentsMode = "thread",
+    runtime_client: RuntimeClient = "auto",
+    shutdown_grace: float = SHUTDOWN_GRACE_SECONDS,
 ) -> uvicorn.Server:
-    """A uvicorn server for the emulator, not yet started (tests run it in a thread)."""
-    app = ALBEmulator(config, handler_options=handler_options)
-    return uvicorn.Server(uvicorn_config(app, host=host, port=port, log_level=log_level))
+    """A uvicorn server for the emulator, not yet started (tests run it in a thread).
+
+    ``environments`` is how the Lambda targets that do not say run (``ALBEmulator``): threads
+    here unless asked, so that a test's handler runs in the test's process; ``alb-adapter serve``
+    chooses per target through ``ServeOptions``' ``environments`` (``listener_config``).
+    """
+    app = ALBEmulator(
+        config,
+        handler_options=handler_options,
+        environments=environments,
+        runtime_client=runtime_client,
+        shutdown_grace=shutdown_grace,
+    )
+    return uvicorn.Server(
+        uvicorn_config(
+            app, host=host, port=port, log_level=log_level, header_timeout=header_timeout
+        )
+    )
 
 
 def listener_config(options: ServeOptions) -> ListenerConfig:
     """The listener ``options`` describe: one target behind a catch-all rule, or a rules file
-    (which raises ConfigError naming the file, the rule and the field)."""
+    (which raises ConfigError naming the file, the rule and the field).
+
+    Lambda targets that do not choose their ``environments`` get the options' (``"thread"``
+    when they do not say).
+    """
+    environments = options.get("environments", "thread")
     if options["config"] is not None:
-        return load_config(options["config"])
+        config = load_config(options["config"])
+        targets = {
+            name: target
+            if target.handler is None or target.environments is not None
+            else dataclasses.replace(target, environments=environments)
+            for name, target in config.targets.items()
+        }
+        return dataclasses.replace(config, targets=targets)
     assert options["target"] is not None
     return ListenerConfig.single_target(
         options["target"],
         multi_value_headers=options["multi_value_headers"],
         timeout=options["timeout"],
+        environments=environments,
+        concurrency=options.get("concurrency"),
     )
 
 
@@ -144,7 +332,11 @@ def reload_app() -> ALBEmulator:
         )
     options: ServeOptions = json.loads(raw)
     configure_logging(options["log_level"])
-    return ALBEmulator(listener_config(options), handler_options=options["handler_options"])
+    return ALBEmulator(
+        listener_config(options),
+        handler_options=options["handler_options"],
+        runtime_client=options.get("runtime_client", "auto"),
+    )
 
 
 def serve(
@@ -154,11 +346,19 @@ def serve(
     port: int = 8000,
     log_level: str = "info",
     handler_options: dict[str, Any] | None = None,
+    environments: EnvironmentsMode = "process",
+    runtime_client: RuntimeClient = "auto",
 ) -> None:
-    """Run the local ALB until interrupted."""
+    """Run the local ALB until interrupted (Lambda targets that do not say run in processes)."""
     configure_logging(log_level)
     build_server(
-        config, host=host, port=port, log_level=log_level, handler_options=handler_options
+        config,
+        host=host,
+        port=port,
+        log_level=log_level,
+        handler_options=handler_options,
+        environments=environments,
+        runtime_client=runtime_client,
     ).run()
 
 
@@ -197,5 +397,8 @@ def running(
             server.force_exit = True
             thread.join(stop_seconds)
         sock.close()
+        if isinstance(server.config.app, ALBEmulator):
+            # A forced exit skips the emulator's shutdown: its worker processes stop here.
+            server.config.app.close_environments()
         if thread.is_alive():
             raise RuntimeError(f"the server did not stop within {2 * stop_seconds:g} s")

@@ -191,7 +191,8 @@ def create_app(*, secret_key: str | None = None, secure_cookies: bool | None = N
     """
     secret = secret_key or os.environ.get("SECRET_KEY")
     if not secret:
-        if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        # On Lambda, not in the local ALB's environments (alb-adapter serve sets ALB_ADAPTER_LOCAL).
+        if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and not os.environ.get("ALB_ADAPTER_LOCAL"):
             raise RuntimeError("set the SECRET_KEY environment variable of the Lambda function")
         secret = DEV_SECRET_KEY
 

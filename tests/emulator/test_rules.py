@@ -441,11 +441,12 @@ def test_health_check_refuses_a_bad_matcher() -> None:
 # Reading the file
 
 DOC_EXAMPLE = """\
-# Target groups: a Lambda handler in this process, or an HTTP server (the legacy app).
+# Target groups: a Lambda function, or an HTTP server (the legacy app).
 [targets.account]
 handler = "flask_example:handler"    # "module:attr", "path/to/file.py:attr" or Lambda's "file.function"
 multi_value_headers = true           # the target group attribute lambda.multi_value_headers.enabled
 timeout = 30                         # the function's timeout, seconds
+concurrency = 10                     # environments at most at once (below: how a target runs)
 
 [targets.account.health_check]       # optional; off by default, as on AWS for Lambda targets
 enabled = true
@@ -500,6 +501,7 @@ def test_docs_example_loads(tmp_path: Path) -> None:
                 multi_value_headers=True,
                 timeout=30,
                 health_check=HealthCheck(enabled=True, path="/health"),
+                concurrency=10,
             ),
             "legacy": Target("legacy", url="http://127.0.0.1:9000"),
         },
@@ -697,7 +699,7 @@ INVALID = [
     ),
     pytest.param(
         with_(("targets", "app", "multi_value_header"), True),
-        "rules.toml: targets.app: unknown key 'multi_value_header' (allowed: handler, health_check, multi_value_headers, timeout, url)",
+        "rules.toml: targets.app: unknown key 'multi_value_header' (allowed: concurrency, environments, handler, health_check, multi_value_headers, timeout, url)",
         id="target-typo",
     ),
     pytest.param(
@@ -709,6 +711,34 @@ INVALID = [
         with_(("targets", "legacy", "multi_value_headers"), True),
         "rules.toml: targets.legacy.multi_value_headers: applies to Lambda targets ('handler') only",
         id="multi-value-on-url",
+    ),
+    pytest.param(
+        with_(("targets", "legacy", "concurrency"), 4),
+        "rules.toml: targets.legacy.concurrency: applies to Lambda targets ('handler') only",
+        id="concurrency-on-url",
+    ),
+    pytest.param(
+        with_(("targets", "legacy", "environments"), "process"),
+        "rules.toml: targets.legacy.environments: applies to Lambda targets ('handler') only",
+        id="environments-on-url",
+    ),
+    pytest.param(
+        with_(("targets", "app", "environments"), "processes"),
+        "rules.toml: targets.app.environments: must be 'process' or 'thread', not 'processes'",
+        id="environments-value",
+    ),
+    pytest.param(
+        with_(("targets", "app", "concurrency"), 0),
+        "rules.toml: targets.app.concurrency: must be from 1 to 1000, not 0",
+        id="concurrency-range",
+    ),
+    pytest.param(
+        with_(
+            ("targets", "app"),
+            {"handler": "app:handler", "environments": "thread", "concurrency": 2},
+        ),
+        "rules.toml: targets.app.concurrency: applies to environments = 'process' only (a 'thread' target runs one invocation at a time)",
+        id="concurrency-in-thread",
     ),
     pytest.param(
         with_(("targets", "legacy", "url"), "ftp://127.0.0.1"),
@@ -827,8 +857,8 @@ INVALID = [
         id="priority-high",
     ),
     pytest.param(
-        with_(("rules", 1, "priority"), "20"),
-        "rules.toml: rules[1]: priority: must be an integer, not a string",
+        with_(("rules", 1, "priority"), "twenty"),
+        "rules.toml: rules[1]: priority: must be an integer, not 'twenty'",
         id="priority-type",
     ),
     pytest.param(
@@ -1404,6 +1434,20 @@ def test_valid_condition_shapes_and_targets() -> None:
         enabled=True, interval=5, timeout=2, matcher="200-299"
     )
     assert config.targets["app"].health_check.accepts(204)
+
+
+def test_how_a_lambda_target_runs_is_its_own_setting() -> None:
+    data = copy.deepcopy(BASE)
+    data["targets"]["app"].update(environments="process", concurrency=4)
+    data["targets"]["other"] = {"handler": "other:handler", "environments": "thread"}
+    targets = parse_config(data, source="rules.toml").targets
+    assert targets["app"] == Target(
+        "app", handler="app:handler", environments="process", concurrency=4
+    )
+    assert targets["other"] == Target("other", handler="other:handler", environments="thread")
+    # Unset: the emulator decides (ALBEmulator's `environments`), with the default concurrency.
+    unset = parse_config(copy.deepcopy(BASE), source="rules.toml").targets["app"]
+    assert (unset.environments, unset.concurrency) == (None, None)
 
 
 def test_config_without_targets_or_rules() -> None:
