@@ -1400,6 +1400,64 @@ def test_serve_reload_trusts_no_client_forwarded_headers_over_http(tmp_path: Pat
             process.communicate(timeout=15)
 
 
+RELOADED_APP = """
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"version %d"]
+"""
+
+
+def test_serve_reload_answers_an_explained_502_while_the_function_cannot_load(
+    tmp_path: Path,
+) -> None:
+    """--reload with a syntax error being fixed: requests get ALB's 502 (the reason logged), never
+    a hang; the fix serves again, the listener never restarted."""
+    module = tmp_path / "reloaded.py"
+    module.write_text(RELOADED_APP % 1)
+    port = free_port()
+    argv = ["-m", "alb_adapter", "serve", "reloaded:app", "--reload", "--port", str(port)]
+    argv += ["--environments", "thread"]
+    process = subprocess.Popen(
+        [sys.executable, *argv],
+        cwd=tmp_path,
+        env=subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # the reloader and its worker stop together, by this group's id
+    )
+
+    def after_writing(source: str, expected: int) -> tuple[int, bytes]:
+        """Write ``source``, then GET until the answer has ``expected`` status (30 s at most).
+        The file is written again every 2 s: the reloader compares modification times with its
+        first look, which may come after a write made right after the server started."""
+        deadline = time.monotonic() + 30
+        while True:
+            module.write_text(source)
+            written = time.monotonic()
+            while time.monotonic() - written < 2:
+                response = wait_for_get(process, port, "/", {}, 30)
+                if response.status == expected or time.monotonic() > deadline:
+                    return response.status, response.body
+                time.sleep(0.2)
+
+    try:
+        assert wait_for_get(process, port, "/", {}, 30).body == b"version 1"
+        status, body = after_writing("def app(environ, start_response:\n", 502)  # SyntaxError
+        assert status == 502
+        assert b"502 Bad Gateway" in body
+        assert after_writing(RELOADED_APP % 2, 200) == (200, b"version 2")
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            _, err = process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            _, err = process.communicate(timeout=15)
+    assert "target lambda failed to load; it answers 502 until the next reload: " in err
+    assert "SyntaxError" in err
+
+
 class RawResponse:
     """A response as it came off the wire, every header line kept (httpx would merge them)."""
 

@@ -128,8 +128,14 @@ class ALBEmulator:
         environments: EnvironmentsMode = "thread",
         runtime_client: RuntimeClient = "auto",
         shutdown_grace: float = SHUTDOWN_GRACE_SECONDS,
+        keep_serving_broken_targets: bool = False,
     ):
         self.config = config
+        # serve --reload: a function that fails to load (a syntax error being fixed) answers an
+        # explained 502 until the next reload, instead of the server failing to start and
+        # leaving requests hanging on the listening socket.
+        self.keep_serving_broken_targets = keep_serving_broken_targets
+        self.broken: dict[str, str] = {}  # target -> why it failed to load
         self.handler_options = handler_options or {}
         self.environments: EnvironmentsMode = environments
         self.runtime_client: RuntimeClient = runtime_client
@@ -143,26 +149,41 @@ class ALBEmulator:
 
     def load(self) -> None:
         """Import every Lambda target now (in-process), or start its first environment and wait
-        for its init (processes), so that a broken one fails at start, not at first request."""
+        for its init (processes), so that a broken one fails at start, not at first request
+        (with ``keep_serving_broken_targets``, it is logged and answers 502 instead)."""
         try:
             for name, target in self.config.targets.items():
                 if target.handler is None or name in self.lambdas or name in self.pools:
                     continue
-                if (target.environments or self.environments) == "process":
-                    pool = EnvironmentPool(
-                        target,
-                        handler_options=self.handler_options,
-                        runtime_client=self.runtime_client,
-                        shutdown_grace=self.shutdown_grace,
+                try:
+                    self._load_one(name, target)
+                except Exception as exc:
+                    if not self.keep_serving_broken_targets:
+                        raise
+                    self.broken[name] = f"{type(exc).__name__}: {exc}"
+                    log.error(
+                        "target %s failed to load; it answers 502 until the next reload: %s",
+                        name,
+                        self.broken[name],
                     )
-                    pool.start()
-                    self.pools[name] = pool
-                else:
-                    handler = load_target(target.handler, **self.handler_options)
-                    self.lambdas[name] = LambdaTarget(target, handler)
         except BaseException:
             self.close_environments()  # no process outlives a failed start
             raise
+
+    def _load_one(self, name: str, target: Target) -> None:
+        assert target.handler is not None  # load() passes Lambda targets only
+        if (target.environments or self.environments) == "process":
+            pool = EnvironmentPool(
+                target,
+                handler_options=self.handler_options,
+                runtime_client=self.runtime_client,
+                shutdown_grace=self.shutdown_grace,
+            )
+            pool.start()
+            self.pools[name] = pool
+        else:
+            handler = load_target(target.handler, **self.handler_options)
+            self.lambdas[name] = LambdaTarget(target, handler)
 
     def unload(self) -> None:
         """Close and forget every Lambda target loaded so far (they can be loaded again); the
@@ -284,6 +305,8 @@ class ALBEmulator:
 
     async def _forward(self, name: str, request: RuleRequest, query: str, body: bytes) -> Outcome:
         target = self.config.targets[name]
+        if name in self.broken:
+            return alb_error(502, f"the function failed to initialise: {self.broken[name]}")
         function = self.function(name)
         if function is not None:
             event = event_or_error(

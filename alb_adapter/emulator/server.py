@@ -336,6 +336,7 @@ def reload_app() -> ALBEmulator:
         listener_config(options),
         handler_options=options["handler_options"],
         runtime_client=options.get("runtime_client", "auto"),
+        keep_serving_broken_targets=True,  # a syntax error being fixed: a 502, never a hang
     )
 
 
