@@ -6,6 +6,7 @@ wrong client: ALBClient in a running loop, a WSGI or an ASGI test client.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import threading
 import time
@@ -28,6 +29,7 @@ from alb_adapter.testing import (
     make_event,
     read_response,
 )
+from alb_adapter.testing.client import ALBTransport, AsyncALBTransport
 
 Environ = dict[str, Any]
 NAME = "Zoë"
@@ -295,3 +297,29 @@ def test_a_handler_given_to_starlette_says_it_is_not_an_asgi_app(handler: BaseHa
     with pytest.raises(UnsupportedEvent) as raised:
         TestClient(handler).get("/")  # type: ignore[arg-type]  # the mistake under test
     assert str(raised.value) == ASGI_MISUSE
+
+
+def test_the_sync_and_async_clients_take_the_same_keywords() -> None:
+    """Each pair shares one constructor: a test moving to the async client keeps its options."""
+
+    def keywords(cls: type) -> list[str]:
+        return list(inspect.signature(cls).parameters)
+
+    front_door = ["multi_value_headers", "client_ip", "timeout"]
+    assert keywords(ALBTransport) == keywords(AsyncALBTransport)
+    assert keywords(ALBTransport) == [
+        "handler",
+        *front_door,
+        "raise_handler_errors",
+        "source",
+        "stage",
+    ]
+    assert keywords(ALBClient) == keywords(AsyncALBClient)
+    assert keywords(ALBClient) == [
+        "handler",
+        *front_door,
+        "base_url",
+        "source",
+        "stage",
+        "client_options",
+    ]

@@ -10,6 +10,7 @@ alike. Never used inside Lambda.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from ..errors import InvalidResponse
 from ..sources.alb.balancer import EXAMPLE_CLIENT_IP, client_request_event
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
 
     from ..model import Response
 
+    # What a front door's event builder is: the client's request in, the service's event out.
+    EventBuilder = Callable[["ClientRequest"], dict[str, Any]]
+
 # What Lambda accepts for a synchronous invocation, whichever service makes it: the request's
 # event as well as the function's answer (the services' own, larger, limits come after it).
 LAMBDA_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
@@ -54,7 +58,7 @@ class Service:
         self,
         name: str,
         label: str,
-        event: Callable[..., dict[str, Any]],
+        event: EventBuilder,
         judge: Callable[[object, bool], Outcome],
         error: Response,
     ) -> None:
@@ -81,16 +85,18 @@ class Service:
         """The event this service sends when a client requests ``target`` (raw path and query)
         with ``headers`` (text; Host from ``host`` unless a Host header is given)."""
         return self._event(
-            method,
-            target,
-            list(headers),
-            body,
-            host=host,
-            client_ip=client_ip,
-            scheme=scheme,
-            port=port,
-            multi_value_headers=multi_value_headers,
-            stage=stage,
+            ClientRequest(
+                method,
+                target,
+                tuple(headers),
+                body,
+                host=host,
+                client_ip=client_ip,
+                scheme=scheme,
+                port=port,
+                multi_value_headers=multi_value_headers,
+                stage=stage,
+            )
         )
 
     def judge(self, payload: object, *, multi_value_headers: bool = False) -> Outcome:
@@ -188,31 +194,42 @@ def through(
     )
 
 
-def _alb_event(
-    method: str,
-    target: str,
-    headers: list[tuple[str, str]],
-    body: bytes,
-    *,
-    host: str | None,
-    client_ip: str,
-    scheme: str,
-    port: int | None,
-    multi_value_headers: bool,
-    stage: str | None,
-) -> dict[str, Any]:
-    if stage is not None:
+@dataclass(frozen=True)
+class ClientRequest:
+    """One HTTP request as the client sent it, and the front door's settings for it: what every
+    event builder reads, each taking the parts its service puts in an event (and refusing the
+    settings it does not have). ``headers`` are text; Host comes from ``host`` unless a Host
+    header is given."""
+
+    method: str
+    target: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    host: str | None
+    client_ip: str
+    scheme: str
+    port: int | None
+    multi_value_headers: bool
+    stage: str | None
+
+    def headers_without_host(self) -> list[tuple[str, str]]:
+        """The headers but Host, for a front door whose event names its own domain."""
+        return [(name, value) for name, value in self.headers if name.lower() != "host"]
+
+
+def _alb_event(request: ClientRequest) -> dict[str, Any]:
+    if request.stage is not None:
         raise ValueError("stage= is an API Gateway setting; ALB has no stages")
     return client_request_event(
-        method,
-        target,
-        headers,
-        body,
-        host=host,
-        client_ip=client_ip,
-        scheme=scheme,
-        port=port,
-        multi_value_headers=multi_value_headers,
+        request.method,
+        request.target,
+        request.headers,
+        request.body,
+        host=request.host,
+        client_ip=request.client_ip,
+        scheme=request.scheme,
+        port=request.port,
+        multi_value_headers=request.multi_value_headers,
     )
 
 
@@ -223,104 +240,79 @@ def _single_mode(source: str, multi_value_headers: bool) -> None:
         )
 
 
-def _api_gateway_event(
-    http_api: bool | None,
-) -> Callable[..., dict[str, Any]]:
+def _api_gateway_event(http_api: bool | None) -> EventBuilder:
     """The payload 1.0 builder for a REST API (``http_api=False``) or an HTTP API (True), or
     the payload 2.0 one for an HTTP API (None)."""
 
-    def build(
-        method: str,
-        target: str,
-        headers: list[tuple[str, str]],
-        body: bytes,
-        *,
-        host: str | None,
-        client_ip: str,
-        scheme: str,
-        port: int | None,
-        multi_value_headers: bool,
-        stage: str | None,
-    ) -> dict[str, Any]:
-        _single_mode("API Gateway", multi_value_headers)
-        if stage is not None:
+    def build(request: ClientRequest) -> dict[str, Any]:
+        _single_mode("API Gateway", request.multi_value_headers)
+        host = request.host
+        headers: Iterable[tuple[str, str]] = request.headers
+        if request.stage is not None:
             # The API's default URL: the request went to the execute-api host (whatever Host the
             # test client would have sent), the stage first in its path.
             host = None
-            headers = [(name, value) for name, value in headers if name.lower() != "host"]
+            headers = request.headers_without_host()
         elif host is None and not any(name.lower() == "host" for name, _ in headers):
             raise ValueError(
                 "an API Gateway request needs a host: the custom domain it was sent to, or "
                 "stage= for the API's default execute-api URL"
             )
-        options: dict[str, Any] = {"host": host, "client_ip": client_ip, "scheme": scheme}
-        options["port"] = port
-        if stage is not None:
-            options["stage"] = stage
+        options: dict[str, Any] = {
+            "host": host,
+            "client_ip": request.client_ip,
+            "scheme": request.scheme,
+            "port": request.port,
+        }
+        if request.stage is not None:
+            options["stage"] = request.stage
         if http_api is None:
-            return apigateway_v2.request_event(method, target, headers, body, **options)
+            return apigateway_v2.request_event(
+                request.method, request.target, headers, request.body, **options
+            )
         if not http_api:
             # A REST API passes binary bodies only with binaryMediaTypes, which an API serving
             # a web app sets to */* (browsers' Accept headers): the same API the answers are read
             # by (apigateway_v1.parse_response's default), so uploads and downloads agree.
             options["binary_media_types"] = ("*/*",)
         return apigateway_v1.request_event(
-            method, target, headers, body, http_api=http_api, **options
+            request.method, request.target, headers, request.body, http_api=http_api, **options
         )
 
     return build
 
 
-def _function_url_event(
-    method: str,
-    target: str,
-    headers: list[tuple[str, str]],
-    body: bytes,
-    *,
-    host: str | None,
-    client_ip: str,
-    scheme: str,
-    port: int | None,
-    multi_value_headers: bool,
-    stage: str | None,
-) -> dict[str, Any]:
-    _single_mode("a Function URL", multi_value_headers)
-    if stage is not None:
+def _function_url_event(request: ClientRequest) -> dict[str, Any]:
+    _single_mode("a Function URL", request.multi_value_headers)
+    if request.stage is not None:
         raise ValueError("stage= is an API Gateway setting; a Function URL has no stages")
     # A Function URL has no custom domains of its own: its event names its own domain whatever
     # Host the test client sent (a CloudFront distribution in front forwards to that domain too).
-    headers = [(name, value) for name, value in headers if name.lower() != "host"]
     return apigateway_v2.request_event(
-        method, target, headers, body, function_url=True, client_ip=client_ip, scheme=scheme
+        request.method,
+        request.target,
+        request.headers_without_host(),
+        request.body,
+        function_url=True,
+        client_ip=request.client_ip,
+        scheme=request.scheme,
     )
 
 
-def _lattice_event(version: lattice.Version) -> Callable[..., dict[str, Any]]:
-    def build(
-        method: str,
-        target: str,
-        headers: list[tuple[str, str]],
-        body: bytes,
-        *,
-        host: str | None,
-        client_ip: str,
-        scheme: str,
-        port: int | None,
-        multi_value_headers: bool,
-        stage: str | None,
-    ) -> dict[str, Any]:
-        _single_mode("VPC Lattice", multi_value_headers)
-        if stage is not None:
+def _lattice_event(version: lattice.Version) -> EventBuilder:
+    def build(request: ClientRequest) -> dict[str, Any]:
+        _single_mode("VPC Lattice", request.multi_value_headers)
+        if request.stage is not None:
             raise ValueError("stage= is an API Gateway setting; VPC Lattice has no stages")
         return lattice.request_event(
-            method,
-            target,
-            headers,
-            body,
-            client_ip=client_ip,
-            scheme=scheme,
-            host=host if host is not None else lattice.EXAMPLE_HOST,
-            port=port,
+            request.method,
+            request.target,
+            request.headers,
+            request.body,
+            client_ip=request.client_ip,
+            scheme=request.scheme,
+            host=request.host if request.host is not None else lattice.EXAMPLE_HOST,
+            port=request.port,
             version=version,
         )
 
@@ -369,7 +361,7 @@ def _alb_judge(payload: object, multi_value_headers: bool) -> Outcome:
 def _api_service(
     name: str,
     label: str,
-    event: Callable[..., dict[str, Any]],
+    event: EventBuilder,
     read: Callable[[object], Response],
     error: Response,
 ) -> Service:

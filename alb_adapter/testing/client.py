@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import anyio.to_thread
 import httpx
@@ -46,32 +46,42 @@ DEFAULT_BASE_URL = "https://alb-adapter.test"
 ERROR_HEADER = "x-alb-emulator-error"
 
 
-class _Invoker:
-    """What both transports share: one httpx request through ALB to the handler."""
+class _FrontDoorTransport:
+    """What both transports share: their options, checked once, and one httpx request through
+    the front door to the handler (``through``); each transport says from where it calls it."""
 
     def __init__(
         self,
         handler: Handler,
         *,
-        multi_value_headers: bool,
-        client_ip: str,
-        timeout: float,
-        raise_handler_errors: bool,
-        source: str,
-        stage: str | None,
+        multi_value_headers: bool = False,
+        client_ip: str = EXAMPLE_CLIENT_IP,
+        timeout: float = 30.0,
+        raise_handler_errors: bool = False,
+        source: str = "alb",
+        stage: str | None = None,
     ) -> None:
         if not callable(handler):
             raise TypeError(f"a Lambda handler (a callable taking event, context), got {handler!r}")
-        self.service = find_service(source)
-        self.service.check(multi_value_headers=multi_value_headers, stage=stage)
-        self.stage = stage
-        self.handler = handler
-        self.multi_value_headers = multi_value_headers
-        self.client_ip = client_ip
-        self.timeout = timeout
-        self.raise_handler_errors = raise_handler_errors
+        # Private: the transport's one public attribute is its handler.
+        self._service = find_service(source)
+        self._service.check(multi_value_headers=multi_value_headers, stage=stage)
+        self._stage = stage
+        self._handler = handler
+        self._multi_value_headers = multi_value_headers
+        self._client_ip = client_ip
+        self._timeout = timeout
+        self._raise_handler_errors = raise_handler_errors
+        # Made with the transport, never at a first request (two threads could each make one);
+        # only AsyncALBTransport takes it: it calls the handler from worker threads.
+        self._one_at_a_time = threading.Lock()
 
-    def send(self, request: httpx.Request, body: bytes) -> httpx.Response:
+    @property
+    def handler(self) -> Handler:
+        """The Lambda handler every request goes to."""
+        return self._handler
+
+    def _through(self, request: httpx.Request, body: bytes) -> httpx.Response:
         url = request.url
         # The bytes as sent, one character per byte, as the local ALB reads them from uvicorn;
         # through_alb decodes them as UTF-8 for the event, as ALB does. httpx adds Host itself.
@@ -79,19 +89,19 @@ class _Invoker:
             (name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw
         ]
         outcome = through(
-            self.service,
-            self.handler,
+            self._service,
+            self._handler,
             request.method,
             url.raw_path.decode("ascii"),
             headers,
             body,
-            client_ip=self.client_ip,
+            client_ip=self._client_ip,
             scheme=url.scheme,
             port=url.port or (443 if url.scheme == "https" else 80),
-            multi_value_headers=self.multi_value_headers,
-            timeout=self.timeout,
-            raise_handler_errors=self.raise_handler_errors,
-            stage=self.stage,
+            multi_value_headers=self._multi_value_headers,
+            timeout=self._timeout,
+            raise_handler_errors=self._raise_handler_errors,
+            stage=self._stage,
         )
         return _client_response(outcome, request)
 
@@ -116,71 +126,18 @@ def _refuse_running_loop() -> None:
     )
 
 
-class ALBTransport(httpx.BaseTransport):
+class ALBTransport(_FrontDoorTransport, httpx.BaseTransport):
     """The httpx transport: HTTP request -> ALB event -> handler -> ALB's judgement -> response."""
-
-    def __init__(
-        self,
-        handler: Handler,
-        *,
-        multi_value_headers: bool = False,
-        client_ip: str = EXAMPLE_CLIENT_IP,
-        timeout: float = 30.0,
-        raise_handler_errors: bool = False,
-        source: str = "alb",
-        stage: str | None = None,
-    ) -> None:
-        self._invoker = _Invoker(
-            handler,
-            multi_value_headers=multi_value_headers,
-            client_ip=client_ip,
-            timeout=timeout,
-            raise_handler_errors=raise_handler_errors,
-            source=source,
-            stage=stage,
-        )
-
-    @property
-    def handler(self) -> Handler:
-        """The Lambda handler every request goes to."""
-        return self._invoker.handler
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         _refuse_running_loop()
-        return self._invoker.send(request, request.read())
+        return self._through(request, request.read())
 
 
-class AsyncALBTransport(httpx.AsyncBaseTransport):
+class AsyncALBTransport(_FrontDoorTransport, httpx.AsyncBaseTransport):
     """ALBTransport for ``httpx.AsyncClient``: the handler runs in a worker thread, as the Lambda
     runtime runs it outside any event loop of the caller's, and one invocation at a time, as in
     one execution environment (concurrent requests queue, they never overlap in the handler)."""
-
-    def __init__(
-        self,
-        handler: Handler,
-        *,
-        multi_value_headers: bool = False,
-        client_ip: str = EXAMPLE_CLIENT_IP,
-        timeout: float = 30.0,
-        raise_handler_errors: bool = False,
-        source: str = "alb",
-        stage: str | None = None,
-    ) -> None:
-        self._invoker = _Invoker(
-            handler,
-            multi_value_headers=multi_value_headers,
-            client_ip=client_ip,
-            timeout=timeout,
-            raise_handler_errors=raise_handler_errors,
-            source=source,
-            stage=stage,
-        )
-        self._one_at_a_time = threading.Lock()
-
-    @property
-    def handler(self) -> Handler:
-        """The Lambda handler every request goes to."""
-        return self._invoker.handler
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
@@ -188,11 +145,15 @@ class AsyncALBTransport(httpx.AsyncBaseTransport):
 
     def _send(self, request: httpx.Request, body: bytes) -> httpx.Response:
         with self._one_at_a_time:
-            return self._invoker.send(request, body)
+            return self._through(request, body)
 
 
-class ALBClient(httpx.Client):
-    """``httpx.Client`` that talks to a Lambda handler the way ALB does (see the module doc)."""
+class _FrontDoorClient:
+    """The constructor both clients share: the front door's options go to the client's
+    transport (``_transport_class``), httpx's own to the httpx client that follows in the class's
+    bases."""
+
+    _transport_class: ClassVar[type[_FrontDoorTransport]]
 
     def __init__(
         self,
@@ -206,7 +167,7 @@ class ALBClient(httpx.Client):
         stage: str | None = None,
         **client_options: Any,
     ) -> None:
-        transport = ALBTransport(
+        transport = self._transport_class(
             handler,
             multi_value_headers=multi_value_headers,
             client_ip=client_ip,
@@ -214,34 +175,24 @@ class ALBClient(httpx.Client):
             source=source,
             stage=stage,
         )
-        super().__init__(transport=transport, base_url=base_url, **client_options)
+        # The next class in the MRO is httpx.Client or httpx.AsyncClient, which mypy cannot
+        # see from this mixin alone.
+        super().__init__(  # type: ignore[call-arg]
+            transport=transport, base_url=base_url, **client_options
+        )
 
 
-class AsyncALBClient(httpx.AsyncClient):
+class ALBClient(_FrontDoorClient, httpx.Client):
+    """``httpx.Client`` that talks to a Lambda handler the way ALB does (see the module doc)."""
+
+    _transport_class = ALBTransport
+
+
+class AsyncALBClient(_FrontDoorClient, httpx.AsyncClient):
     """``httpx.AsyncClient`` that talks to a Lambda handler the way ALB does, for tests running in
     an event loop (pytest-asyncio, anyio). The handler runs in a worker thread; build it outside
     the loop (at module level, as Lambda does, or in a synchronous fixture), since an
     ``ASGIHandler`` runs an event loop of its own. Closing the client leaves the handler open:
     whoever built it closes it."""
 
-    def __init__(
-        self,
-        handler: Handler,
-        *,
-        multi_value_headers: bool = False,
-        client_ip: str = EXAMPLE_CLIENT_IP,
-        timeout: float = 30.0,
-        base_url: str = DEFAULT_BASE_URL,
-        source: str = "alb",
-        stage: str | None = None,
-        **client_options: Any,
-    ) -> None:
-        transport = AsyncALBTransport(
-            handler,
-            multi_value_headers=multi_value_headers,
-            client_ip=client_ip,
-            timeout=timeout,
-            source=source,
-            stage=stage,
-        )
-        super().__init__(transport=transport, base_url=base_url, **client_options)
+    _transport_class = AsyncALBTransport

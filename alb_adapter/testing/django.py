@@ -106,6 +106,7 @@ from ..config import Config
 from ..emulator.invocation import response_head
 from ..emulator.services import find_service
 from ..wsgi import WSGIHandler
+from .options import ClientOptions
 from .wsgi_app import ERROR_HEADER, ALBWSGIApp
 
 if TYPE_CHECKING:
@@ -118,26 +119,15 @@ if TYPE_CHECKING:
 
     from ..config import ConfigOptions
     from ..emulator.invocation import Handler, Outcome
-
-    class ALBDjangoClientOptions(ConfigOptions, total=False):
-        """What the clients accept besides Django's own arguments: the client's options, and
-        the handler's (``alb_adapter/config.py``)."""
-
-        multi_value_headers: bool
-        handler: Handler
-        client_ip: str | None
-        timeout: float
-        source: str
-        stage: str | None
+    from .options import FrontDoorOptions as ALBDjangoClientOptions
 
 
 __all__ = ["ALBDjangoASGIClient", "ALBDjangoClient"]
 
-CLIENT_OPTIONS = ("multi_value_headers", "handler", "client_ip", "timeout", "source", "stage")
-HANDLER_OPTIONS = tuple(
-    name
-    for name, parameter in inspect.signature(Config).parameters.items()
-    if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+OPTIONS = ClientOptions(
+    names=("multi_value_headers", "handler", "client_ip", "timeout", "source", "stage"),
+    handler_example="WSGIHandler(get_wsgi_application())",
+    unknown_hint=" (Django's environ defaults are upper-case CGI names such as HTTP_USER_AGENT)",
 )
 # asgiref 3.13 lets a block of async code give its thread-sensitive sync calls an executor of
 # its own: what lets ASGI views use the test's database connections
@@ -253,7 +243,7 @@ class _ALBClient(Client):  # type: ignore[misc]  # Django has no types
         super().__init__(
             enforce_csrf_checks, raise_request_exception, headers=headers, **environ_defaults
         )
-        client_options, handler_options = _split_options(
+        client_options, handler_options = OPTIONS.split(
             {**self.default_options, **options}, type(self).__name__
         )
         Config(**handler_options)  # a misspelt or wrong value fails here, not at the first request
@@ -283,7 +273,7 @@ class _ALBClient(Client):  # type: ignore[misc]  # Django has no types
         ``TestCase.client_class``, which builds clients without arguments. Checked now, so a
         misspelt option fails where it is set, not in the first test."""
         chosen = {**cls.default_options, **options}
-        _, handler_options = _split_options(chosen, f"{cls.__name__}.with_defaults()")
+        _, handler_options = OPTIONS.split(chosen, f"{cls.__name__}.with_defaults()")
         Config(**handler_options)
         name = cls.__name__
         return cast(
@@ -506,47 +496,3 @@ def _is_option_name(name: str) -> bool:
     """Options are lowercase names; Django's environ defaults are CGI names (``HTTP_...``) or
     dotted (``wsgi.url_scheme``), so a lowercase name that is not an option is a typo."""
     return name.isidentifier() and name == name.lower()
-
-
-def _split_options(options: dict[str, Any], where: str) -> tuple[dict[str, Any], ConfigOptions]:
-    """(the client's options, the handler's), refusing unknown names and a ready-made handler
-    given together with options for building one."""
-    unknown = sorted(set(options) - set(CLIENT_OPTIONS) - set(HANDLER_OPTIONS))
-    if unknown:
-        raise TypeError(
-            f"{where}: unknown option {', '.join(map(repr, unknown))}; the options are "
-            f"{', '.join(CLIENT_OPTIONS)}, and the handler's: {', '.join(HANDLER_OPTIONS)} "
-            "(Django's environ defaults are upper-case CGI names such as HTTP_USER_AGENT)"
-        )
-    client_options = {name: value for name, value in options.items() if name in CLIENT_OPTIONS}
-    handler_options: Any = {
-        name: value for name, value in options.items() if name in HANDLER_OPTIONS
-    }
-    handler = client_options.get("handler")
-    if handler is not None:
-        if handler_options:
-            raise TypeError(
-                f"{where}: handler= is a ready-made handler, built with its own options; give "
-                f"either handler= or the options to build one "
-                f"({', '.join(sorted(handler_options))}), not both"
-            )
-        if not callable(handler):
-            raise TypeError(
-                f"{where}: handler= must be a Lambda handler (a callable taking event and "
-                f"context, such as WSGIHandler(get_wsgi_application())), got {handler!r}"
-            )
-    multi = client_options.get("multi_value_headers", False)
-    if not isinstance(multi, bool):
-        raise TypeError(f"{where}: multi_value_headers must be True or False, got {multi!r}")
-    stage = client_options.get("stage")
-    if stage is not None and not isinstance(stage, str):
-        raise TypeError(f"{where}: stage must be a stage name or None, got {stage!r}")
-    try:
-        # The front door exists and has these settings (Service.check): checked where the
-        # client is set up, not at its first request.
-        find_service(client_options.get("source", "alb")).check(
-            multi_value_headers=multi, stage=stage
-        )
-    except ValueError as exc:
-        raise ValueError(f"{where}: {exc}") from None
-    return client_options, handler_options

@@ -61,16 +61,15 @@ Needs Flask; nothing else in ``alb_adapter`` imports this module.
 
 from __future__ import annotations
 
-import inspect
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from flask import Flask
 from flask.testing import FlaskClient
 
 from ..config import Config
-from ..emulator.services import find_service
 from ..errors import AdapterError
 from ..wsgi import WSGIHandler
+from .options import ClientOptions
 from .wsgi_app import ALBWSGIApp
 
 if TYPE_CHECKING:
@@ -81,21 +80,16 @@ if TYPE_CHECKING:
     from werkzeug.datastructures import Headers
     from werkzeug.wrappers import Response
 
-    from ..config import ConfigOptions
     from ..emulator.invocation import Handler
     from ..emulator.services import Service
+    from .options import FrontDoorOptions
 
-    class ALBFlaskClientOptions(ConfigOptions, total=False):
+    class ALBFlaskClientOptions(FrontDoorOptions, total=False):
         """What ``app.test_client()`` and ``use_alb()`` accept besides Flask's own arguments:
-        the client's options, and the handler's (``alb_adapter/config.py``)."""
+        the client's options, and the handler's (``alb_adapter/config.py``); only Flask's client
+        lets the test choose whether the handler's exceptions reach it."""
 
-        multi_value_headers: bool
-        handler: Handler
-        client_ip: str | None
-        timeout: float
         raise_handler_errors: bool
-        source: str
-        stage: str | None
 
 
 __all__ = ["ALBFlaskClient", "use_alb"]
@@ -104,19 +98,17 @@ __all__ = ["ALBFlaskClient", "use_alb"]
 # calls it; FlaskClient puts it in the environ it builds inside ``with client:``).
 PRESERVE_CONTEXT = "werkzeug.debug.preserve_context"
 
-CLIENT_OPTIONS = (
-    "multi_value_headers",
-    "handler",
-    "client_ip",
-    "timeout",
-    "raise_handler_errors",
-    "source",
-    "stage",
-)
-HANDLER_OPTIONS = tuple(
-    name
-    for name, parameter in inspect.signature(Config).parameters.items()
-    if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+OPTIONS = ClientOptions(
+    names=(
+        "multi_value_headers",
+        "handler",
+        "client_ip",
+        "timeout",
+        "raise_handler_errors",
+        "source",
+        "stage",
+    ),
+    handler_example="WSGIHandler(app)",
 )
 
 
@@ -208,7 +200,7 @@ class ALBFlaskClient(FlaskClient):
     ) -> None:
         super().__init__(application, response_wrapper, use_cookies, allow_subdomain_redirects)
         chosen: dict[str, Any] = {**self.default_options, **options}
-        client_options, handler_options = _split_options(chosen, type(self).__name__)
+        client_options, handler_options = OPTIONS.split(chosen, type(self).__name__)
         handler = client_options.get("handler")
         if handler is None:
             self._bridge: _TestRequestBridge | None = _TestRequestBridge(application)
@@ -250,7 +242,7 @@ class ALBFlaskClient(FlaskClient):
         """A subclass whose clients use these options unless ``app.test_client(...)`` gives
         others; checked now, so a misspelt option fails where it is set, not in the first test."""
         chosen = {**cls.default_options, **options}
-        _, handler_options = _split_options(chosen, "use_alb()")
+        _, handler_options = OPTIONS.split(chosen, "use_alb()")
         Config(**handler_options)  # raises at once, naming the option
         name = cls.__name__
         return type(name, (cls,), {"default_options": chosen, "__qualname__": name})
@@ -314,59 +306,6 @@ def use_alb(app: Flask, **options: Unpack[ALBFlaskClientOptions]) -> type[ALBFla
     client_class = ALBFlaskClient.with_defaults(**options)
     app.test_client_class = client_class
     return client_class
-
-
-def _split_options(options: dict[str, Any], where: str) -> tuple[dict[str, Any], ConfigOptions]:
-    """(the client's options, the handler's), refusing unknown names and a ready-made handler
-    given together with options for building one."""
-    unknown = sorted(set(options) - set(CLIENT_OPTIONS) - set(HANDLER_OPTIONS))
-    if unknown:
-        raise TypeError(
-            f"{where}: unknown option {', '.join(map(repr, unknown))}; the options are "
-            f"{', '.join(CLIENT_OPTIONS)}, and the handler's: {', '.join(HANDLER_OPTIONS)}"
-        )
-    client_options = {name: value for name, value in options.items() if name in CLIENT_OPTIONS}
-    handler_options: Any = {
-        name: value for name, value in options.items() if name in HANDLER_OPTIONS
-    }
-    handler = client_options.get("handler")
-    if handler is not None:
-        if handler_options:
-            raise TypeError(
-                f"{where}: handler= is a ready-made handler, built with its own options; give "
-                f"either handler= or the options to build one "
-                f"({', '.join(sorted(handler_options))}), not both"
-            )
-        if not callable(handler):
-            raise TypeError(
-                f"{where}: handler= must be a Lambda handler (a callable taking event and "
-                f"context, such as WSGIHandler(app)), got {handler!r}"
-            )
-    multi = client_options.get("multi_value_headers", False)
-    if not isinstance(multi, bool):
-        raise TypeError(f"{where}: multi_value_headers must be True or False, got {multi!r}")
-    _check_front_door(client_options, where)
-    raise_errors = client_options.get("raise_handler_errors", True)
-    if not isinstance(raise_errors, bool):
-        raise TypeError(
-            f"{where}: raise_handler_errors must be True or False, got {raise_errors!r}"
-        )
-    return client_options, handler_options
-
-
-def _check_front_door(client_options: dict[str, Any], where: str) -> None:
-    """Refuse a front door that does not exist, or settings it does not have (``Service.check``:
-    multi-value headers are ALB's, stages API Gateway's), where the client is set up."""
-    stage = client_options.get("stage")
-    if stage is not None and not isinstance(stage, str):
-        raise TypeError(f"{where}: stage must be a stage name or None, got {stage!r}")
-    try:
-        service = find_service(client_options.get("source", "alb"))
-        service.check(
-            multi_value_headers=client_options.get("multi_value_headers", False), stage=stage
-        )
-    except ValueError as exc:
-        raise ValueError(f"{where}: {exc}") from None
 
 
 def _front_door(service: Service, multi_value_headers: bool, stage: str | None) -> str:
