@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     import socket
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from .emulator.app import ALBEmulator
     from .emulator.invocation import Outcome
@@ -81,6 +81,8 @@ MAIN_EPILOG = f"""\
 examples:
   alb-adapter serve path/to/app.py:handler
   alb-adapter serve --config rules.toml --port 8080
+  alb-adapter serve --template template.yaml --target-url Legacy=http://127.0.0.1:9000
+  alb-adapter check-template template.yaml
   alb-adapter invoke app:handler --event event.json
   alb-adapter event POST /login -d 'user=ada'
   alb-adapter event --source apigw-http-v2 GET /items
@@ -99,10 +101,12 @@ examples:
   alb-adapter serve app.handler                    # Lambda's handler setting
   alb-adapter serve app:app --base-path /shop      # a bare app, mounted at /shop
   alb-adapter serve --config rules.toml --reload
+  alb-adapter serve --template template.yaml --parameter Stage=dev \\
+      --target-url Legacy=http://127.0.0.1:9000  # a CloudFormation/SAM template's listener
 
-With --config, the file names the targets (their header mode and timeout too), so TARGET,
---multi-value-headers and --timeout are refused beside it. Targets are imported before the server
-starts: a broken one stops it at once with one line.
+With --config or --template, the file names the targets (their header mode and timeout too), so
+TARGET, --multi-value-headers and --timeout are refused beside it. Targets are imported before the
+server starts: a broken one stops it at once with one line.
 
 rules.toml follows the ELBv2 listener rules, names in snake_case:
   [targets.account]                  # a Lambda handler, or: url = "http://127.0.0.1:9000"
@@ -208,6 +212,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--config", metavar="FILE", help="listener rules and targets (TOML, see below)"
+    )
+    serve.add_argument(
+        "--template",
+        metavar="FILE",
+        help="the listener of a CloudFormation/SAM template (YAML or JSON; the 'templates' extra)",
+    )
+    serve.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        type=_assignment("--parameter", "Name=Value"),
+        metavar="NAME=VALUE",
+        help="a template parameter's value (repeatable; a parameter's Default otherwise)",
+    )
+    serve.add_argument(
+        "--target-url",
+        action="append",
+        default=[],
+        type=_assignment("--target-url", "LogicalId=http://host:port"),
+        metavar="ID=URL",
+        help="the server of a template's instance/ip target group, by logical id (repeatable)",
     )
     serve.add_argument(
         "--reload",
@@ -352,6 +377,22 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="ALB's health check of PATH (/), as the target group sends it",
     )
+
+    check = commands.add_parser(
+        "check-template",
+        help="check a CloudFormation/SAM template for the ALB -> Lambda mistakes cfn-lint misses",
+        description="Check CloudFormation/SAM templates for what breaks ALB -> Lambda and cfn-lint "
+        "lets\nthrough: listener-rule condition fields and target-group attribute keys that do "
+        "not\nexist, a health-check timeout not below its interval, a Lambda target group "
+        "without\nthe permission for elasticloadbalancing.amazonaws.com or without DependsOn on "
+        "it,\nand (a warning) multi-value headers off while the function sets several cookies.",
+        epilog="examples:\n  alb-adapter check-template template.yaml\n"
+        "  cfn-lint examples/*/template.yaml && alb-adapter check-template examples/*/template.yaml"
+        "\n\nexit codes: 0 no errors (warnings are printed); 1 an error in some template, or a "
+        "template\nthat cannot be read. Run cfn-lint beside it for everything else.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_argument("templates", nargs="+", metavar="TEMPLATE", help="template files")
     return parser
 
 
@@ -363,6 +404,18 @@ def _port(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"port {port} is not between 0 and 65535")
     return port
+
+
+def _assignment(flag: str, form: str) -> Callable[[str], tuple[str, str]]:
+    """An argparse type for ``NAME=VALUE`` options (``--parameter``, ``--target-url``)."""
+
+    def split(text: str) -> tuple[str, str]:
+        name, equals, value = text.partition("=")
+        if not equals or not name:
+            raise argparse.ArgumentTypeError(f"{flag} {text!r}: write {form}")
+        return name, value
+
+    return split
 
 
 def _concurrency(text: str) -> int:
@@ -416,7 +469,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return exc.code if isinstance(exc.code, int) else EXIT_OK
         if args.command is None:
             raise CLIError(f"a command is required: serve, invoke or event (see '{PROG} --help')")
-        run: dict[str, Any] = {"serve": _serve, "invoke": _invoke, "event": _event}
+        run: dict[str, Any] = {
+            "serve": _serve,
+            "invoke": _invoke,
+            "event": _event,
+            "check-template": _check_template,
+        }
         code: int = run[args.command](args)
         sys.stdout.flush()  # here, where a broken pipe is caught, not at the interpreter's exit
     except CLIError as exc:
@@ -785,6 +843,32 @@ def _as_text(outcome: Outcome) -> str | None:
     return text
 
 
+# --------------------------------------------------------------------------- check-template
+
+
+def _check_template(args: argparse.Namespace) -> int:
+    """One line per finding (the logical id, what is wrong, the fix) on stdout, then a summary
+    per template; exit 1 when any template has an error or cannot be read."""
+    from .emulator.templates import TemplateError, check_template
+
+    failed = False
+    for template in args.templates:
+        try:
+            findings = check_template(template)
+        except TemplateError as exc:
+            print(f"{PROG}: {exc}", file=sys.stderr)
+            failed = True
+            continue
+        for finding in findings:
+            print(finding.line(template))
+        errors = sum(finding.severity == "error" for finding in findings)
+        warnings = len(findings) - errors
+        failed = failed or errors > 0
+        summary = "OK" if not findings else f"{errors} error(s), {warnings} warning(s)"
+        print(f"{template}: {summary}")
+    return EXIT_ERROR if failed else EXIT_OK
+
+
 # --------------------------------------------------------------------------- serve
 
 
@@ -805,7 +889,12 @@ def _load_handler(spec: str, options: dict[str, Any]) -> Any:
 
 def _serve_options(args: argparse.Namespace) -> ServeOptions:
     """The serve options as plain JSON data (what `--reload` hands to its worker process)."""
-    if args.config is not None:
+    if args.template is not None:
+        _refuse_beside_template(args)
+    elif args.parameter or args.target_url:
+        flag = "--parameter" if args.parameter else "--target-url"
+        raise CLIError(f"{flag} applies to --template only")
+    elif args.config is not None:
         if args.target is not None:
             raise CLIError(
                 f"give TARGET or --config, not both: {args.config} names its own targets"
@@ -821,8 +910,8 @@ def _serve_options(args: argparse.Namespace) -> ServeOptions:
                 )
     elif args.target is None:
         raise CLIError(
-            "give a TARGET ('module:attr', 'path/to/file.py:attr' or 'file.function') "
-            f"or --config rules.toml (see '{PROG} serve --help')"
+            "give a TARGET ('module:attr', 'path/to/file.py:attr' or 'file.function'), "
+            f"--config rules.toml or --template template.yaml (see '{PROG} serve --help')"
         )
     return {
         "target": args.target,
@@ -835,6 +924,49 @@ def _serve_options(args: argparse.Namespace) -> ServeOptions:
         "concurrency": args.concurrency,
         "runtime_client": args.runtime_client,
     }
+
+
+def _refuse_beside_template(args: argparse.Namespace) -> None:
+    """A template names its own targets and their settings, as a rules file does."""
+    for flag, value in (("TARGET", args.target), ("--config", args.config)):
+        if value is not None:
+            raise CLIError(
+                f"give TARGET, --config or --template, not two: {args.template} names its own "
+                f"targets (got {flag} too)"
+            )
+    for flag, value in (
+        ("--multi-value-headers", args.multi_value_headers),
+        ("--timeout", args.timeout),
+        ("--concurrency", args.concurrency),
+    ):
+        if value is not None:
+            raise CLIError(
+                f"{flag} is set per target group or function in {args.template}, not on the "
+                "command line"
+            )
+    if args.reload:
+        raise CLIError(
+            "--reload runs TARGET or --config only; restart serve --template after a change"
+        )
+
+
+def _template_config(args: argparse.Namespace) -> ListenerConfig:
+    """The listener of ``--template``: its Lambda targets run as ``--environments`` says, as a
+    rules file's do (``server.listener_config``). Raises ConfigError (TemplateError)."""
+    import dataclasses
+
+    from .emulator.templates import load_template
+
+    config = load_template(
+        args.template, parameters=dict(args.parameter), target_urls=dict(args.target_url)
+    )
+    targets = {
+        name: target
+        if target.handler is None
+        else dataclasses.replace(target, environments=args.environments)
+        for name, target in config.targets.items()
+    }
+    return dataclasses.replace(config, targets=targets)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -851,7 +983,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     configure_logging(args.log_level)
     try:
-        config = listener_config(options)
+        config = _template_config(args) if args.template else listener_config(options)
     except ConfigError as exc:  # its message names the file, the rule and the field
         raise CLIError(str(exc)) from None
     server = build_server(
@@ -878,7 +1010,9 @@ def _serve(args: argparse.Namespace) -> int:
     port = sock.getsockname()[1]
     _stop_on_sigterm()
     print(
-        f"Local ALB on {_url(args.host, port)} {_arrow()} {_describe(options, config)}", flush=True
+        f"Local ALB on {_url(args.host, port)} {_arrow()} "
+        f"{_describe(options, config, template=args.template)}",
+        flush=True,
     )
     try:
         if args.reload:
@@ -947,7 +1081,11 @@ def _arrow() -> str:
     return "→"
 
 
-def _describe(options: ServeOptions, config: ListenerConfig) -> str:
+def _describe(options: ServeOptions, config: ListenerConfig, *, template: str | None) -> str:
+    if template is not None:
+        rules = len(config.rules)
+        targets = ", ".join(config.targets) or "none"
+        return f"{template} ({rules} rule{'s' * (rules != 1)}; target groups: {targets})"
     if options["config"] is None:
         mode = "multi-value" if options["multi_value_headers"] else "single-value"
         return f"{options['target']} ({mode} headers)"

@@ -61,6 +61,8 @@ from .rules import (
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, MutableMapping
 
+    from .auth import LocalSignIn
+
     Scope = MutableMapping[str, Any]
     Message = MutableMapping[str, Any]
     Receive = Callable[[], Awaitable[Message]]
@@ -144,6 +146,13 @@ class ALBEmulator:
         self.pools: dict[str, EnvironmentPool] = {}  # targets run in worker processes
         self.http: httpx.AsyncClient | None = None
         self.health = HealthChecker()
+        # The sign-in of authenticate actions (emulator/auth.py), when any rule has one: made
+        # here, so that its key is published before the first target loads.
+        self.sign_in: LocalSignIn | None = None
+        if any(rule.authenticate is not None for rule in config.rules):
+            from .auth import LocalSignIn
+
+            self.sign_in = LocalSignIn()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -151,6 +160,8 @@ class ALBEmulator:
         """Import every Lambda target now (in-process), or start its first environment and wait
         for its init (processes), so that a broken one fails at start, not at first request
         (with ``keep_serving_broken_targets``, it is logged and answers 502 instead)."""
+        if self.sign_in is not None:
+            self.sign_in.publish_key()  # before the targets: they read it at import
         try:
             for name, target in self.config.targets.items():
                 if target.handler is None or name in self.lambdas or name in self.pools:
@@ -192,6 +203,8 @@ class ALBEmulator:
             target.close()
         self.lambdas.clear()
         self.close_environments()
+        if self.sign_in is not None:
+            self.sign_in.withdraw_key()
 
     def function(self, name: str) -> LambdaTarget | EnvironmentPool | None:
         """The loaded Lambda function of target ``name`` (either kind), or None."""
@@ -223,6 +236,8 @@ class ALBEmulator:
         pools = list(self.pools.values())
         self.pools.clear()
         await close_pools_async(pools)
+        if self.sign_in is not None:
+            self.sign_in.withdraw_key()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -278,8 +293,14 @@ class ALBEmulator:
         body_size = MAX_REQUEST_BODY_BYTES + 1 if too_big else len(body)
         outcome = listener_refusal(method, headers, body_size, request_target=request_target)
         target_name = "-"
+        if outcome is None and self.sign_in is not None:
+            outcome = self.sign_in.answer(request, body)  # its sign-in pages and public key
         if outcome is None:
-            _rule, action = self.config.select(request)
+            rule, action = self.config.select(request)
+            if rule is not None and rule.authenticate is not None:
+                assert self.sign_in is not None  # made for any config with an authenticate rule
+                request, outcome = self.sign_in.authenticate(rule.authenticate, request)
+        if outcome is None:
             if isinstance(action, Forward):
                 target_name = action.choose()
                 if self.config.targets[target_name].handler is not None:  # a Lambda target

@@ -129,6 +129,8 @@ def runtime_environment(
     environment = {
         name: value for name, value in os.environ.items() if name not in _PLATFORM_ONLY_ENV
     }
+    # The function's own variables (a template's Environment.Variables); Lambda's, set next, win.
+    environment.update(target.environment)
     environment.update(
         {
             "AWS_LAMBDA_RUNTIME_API": runtime_api,

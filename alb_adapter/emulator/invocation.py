@@ -113,6 +113,10 @@ _PHRASES = {
     301: "Moved Permanently",
     302: "Moved Temporarily",
     400: "Bad Request",
+    # An authenticate action's `deny`, and the local sign-in's unknown pages: the phrases of
+    # the same server software as the others (ALB's 401 page is not documented: UNCONFIRMED).
+    401: "Authorization Required",
+    404: "Not Found",
     405: "Method Not Allowed",
     408: "Request Time-out",
     413: "Request Entity Too Large",

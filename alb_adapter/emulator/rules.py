@@ -412,6 +412,10 @@ class Target:
     # DEFAULT_CONCURRENCY); a request beyond it is throttled.
     environments: EnvironmentsMode | None = None
     concurrency: int | None = None
+    # The function's environment variables, as a template's `Environment.Variables` gives them
+    # (emulator/templates.py); a rules file has none. Configuration of the function, not routing,
+    # so it takes no part in comparisons either.
+    environment: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -482,6 +486,68 @@ class FixedResponse:
 
 Action = Forward | Redirect | FixedResponse
 
+UnauthenticatedRequest = Literal["authenticate", "deny", "allow"]
+UNAUTHENTICATED_REQUESTS: tuple[UnauthenticatedRequest, ...] = ("authenticate", "deny", "allow")
+DEFAULT_SESSION_COOKIE_NAME = "AWSELBAuthSessionCookie"
+DEFAULT_SESSION_TIMEOUT = 604800  # seconds (7 days): the ELBv2 API's default and maximum
+DEFAULT_SCOPE = "openid"
+MAX_EXTRA_PARAMS = 10
+
+
+@dataclass(frozen=True)
+class Authenticate:
+    """An ``authenticate-oidc`` or ``authenticate-cognito`` action, the first of a rule's two.
+
+    The local ALB signs users in with its own identity provider (emulator/auth.py) whichever the
+    kind, so the provider's settings (``provider``: issuer and endpoints, or the user pool) are
+    kept only to be checked as ``create-rule`` checks them and to name the token's ``iss`` and
+    ``client``; what the local ALB plays is the session: ``on_unauthenticated_request``, the
+    cookie's name and lifetime, and the ``scope`` shown on the sign-in page.
+    """
+
+    kind: Literal["oidc", "cognito"]
+    on_unauthenticated_request: UnauthenticatedRequest = "authenticate"
+    session_cookie_name: str = DEFAULT_SESSION_COOKIE_NAME
+    session_timeout: int = DEFAULT_SESSION_TIMEOUT
+    scope: str = DEFAULT_SCOPE
+    issuer: str | None = None  # oidc's issuer; for cognito, the user pool's (from its ARN)
+    client_id: str | None = None  # oidc's client_id, cognito's user_pool_client_id
+    provider: tuple[tuple[str, str], ...] = ()  # the other provider settings, as written
+    extra_params: tuple[tuple[str, str], ...] = ()  # authentication_request_extra_params
+
+
+def _is_authenticate(action: object) -> bool:
+    return isinstance(action, dict) and action.get("type") in AUTHENTICATE_TYPES
+
+
+AUTHENTICATE_TYPES = ("authenticate-oidc", "authenticate-cognito")
+_SESSION_KEYS = (
+    "type",
+    "on_unauthenticated_request",
+    "session_cookie_name",
+    "session_timeout",
+    "scope",
+    "authentication_request_extra_params",
+)
+# What create-rule requires of each kind (the client secret aside: see _Parser.authenticate).
+_PROVIDER_KEYS = {
+    "authenticate-oidc": (
+        "issuer",
+        "authorization_endpoint",
+        "token_endpoint",
+        "user_info_endpoint",
+        "client_id",
+    ),
+    "authenticate-cognito": ("user_pool_arn", "user_pool_client_id", "user_pool_domain"),
+}
+_USER_POOL_ARN = re.compile(
+    r"arn:aws(?:-[a-z]+)*:cognito-idp:(?P<region>[a-z0-9-]+):[0-9]{12}:"
+    r"userpool/(?P<pool>[a-z0-9-]+_[0-9A-Za-z]+)"
+)
+_CLIENT_ID = re.compile(r"[\w+]{1,128}")
+_COOKIE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+_DOMAIN = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+
 
 def _forwarded_to(action: Action) -> list[str]:
     """The target groups an action forwards to (none for a redirect or a fixed response)."""
@@ -498,7 +564,8 @@ def _forwarded_to(action: Action) -> list[str]:
 class Rule:
     priority: int
     conditions: tuple[Condition, ...]
-    action: Action
+    action: Action  # the last action: forward, redirect or fixed-response
+    authenticate: Authenticate | None = None  # the action before it, when there is one
 
     def matches(self, request: RuleRequest) -> bool:
         """All conditions match (each one when any of its values does)."""
@@ -792,7 +859,7 @@ class _Parser:
         file = handler_file(spec)
         if file is None or Path(file).is_absolute():
             return spec
-        beside = self.base_dir / file
+        beside = Path(os.path.normpath(self.base_dir / file))  # "../app.py" read as the file it is
         if beside.is_file():
             return str(beside) + spec[len(file) :]
         from_cwd = Path.cwd().resolve() / file
@@ -985,11 +1052,17 @@ class _Parser:
                 f"{count} condition values; a rule may have at most {MAX_CONDITION_VALUES}",
             )
         actions = self.array(spec["actions"], "actions")
+        if len(actions) == 2 and _is_authenticate(actions[0]):
+            # As ELBv2 orders them: authenticate first, then the action that answers.
+            authenticate = self.authenticate(actions[0], "actions[0]")
+            return Rule(
+                priority, tuple(conditions), self.action(actions[1], "actions[1]"), authenticate
+            )
         if len(actions) != 1:
             raise self.fail(
                 "actions",
-                f"exactly one action (forward, redirect or fixed-response) is required, "
-                f"found {len(actions)}",
+                "one action (forward, redirect or fixed-response), or an authenticate action and "
+                f"then one, is required, found {len(actions)}",
             )
         return Rule(priority, tuple(conditions), self.action(actions[0], "actions[0]"))
 
@@ -1129,6 +1202,12 @@ class _Parser:
             return self.redirect(value, path)
         if kind == "fixed-response":
             return self.fixed_response(value, path)
+        if kind in AUTHENTICATE_TYPES:
+            raise self.fail(
+                f"{path}.type",
+                f"{kind!r} signs users in and must be followed by the action that answers "
+                "(forward, redirect or fixed-response)",
+            )
         raise self.fail(f"{path}.type", f"{kind!r} is not one of forward, redirect, fixed-response")
 
     def target_name(self, value: object, path: str) -> str:
@@ -1260,3 +1339,108 @@ class _Parser:
         if len(body) > MAX_MESSAGE_BODY:
             raise self.fail(f"{path}.message_body", f"longer than {MAX_MESSAGE_BODY} characters")
         return FixedResponse(int(text), content_type, body)
+
+    def authenticate(self, value: object, path: str) -> Authenticate:
+        """An authenticate action, checked as ``create-rule`` checks it: the provider settings its
+        kind requires, then the session's. A client secret is refused: the local ALB's provider
+        needs none, and a secret has no place in a file kept in a repository."""
+        assert isinstance(value, dict)
+        kind = str(value["type"])
+        if "client_secret" in value or "use_existing_client_secret" in value:
+            raise self.fail(
+                f"{path}.client_secret",
+                "leave the client secret out of a rules file (the local ALB's sign-in needs none)",
+            )
+        provider_keys = _PROVIDER_KEYS[kind]
+        spec = self.table(
+            value, path, allowed=(*_SESSION_KEYS, *provider_keys), required=provider_keys
+        )
+        provider: dict[str, str] = {}
+        for key in provider_keys:
+            provider[key] = self.provider_setting(key, spec[key], f"{path}.{key}")
+        if kind == "authenticate-oidc":
+            issuer, client_id = provider["issuer"], provider["client_id"]
+        else:
+            found = _USER_POOL_ARN.fullmatch(provider["user_pool_arn"])
+            assert found is not None  # provider_setting checked it
+            issuer = f"https://cognito-idp.{found['region']}.amazonaws.com/{found['pool']}"
+            client_id = provider["user_pool_client_id"]
+        unauthenticated = self.string(
+            spec.get("on_unauthenticated_request", "authenticate"),
+            f"{path}.on_unauthenticated_request",
+        )
+        if unauthenticated not in UNAUTHENTICATED_REQUESTS:
+            raise self.fail(
+                f"{path}.on_unauthenticated_request",
+                f"must be 'authenticate', 'deny' or 'allow', not {unauthenticated!r}",
+            )
+        cookie = self.string(
+            spec.get("session_cookie_name", DEFAULT_SESSION_COOKIE_NAME),
+            f"{path}.session_cookie_name",
+        )
+        if not _COOKIE_NAME.fullmatch(cookie):
+            raise self.fail(
+                f"{path}.session_cookie_name",
+                f"{cookie!r}: a cookie name is made of A-Z a-z 0-9 - _ . only",
+            )
+        timeout = self.integer(
+            spec.get("session_timeout", DEFAULT_SESSION_TIMEOUT),
+            f"{path}.session_timeout",
+            1,
+            DEFAULT_SESSION_TIMEOUT,
+        )
+        scope = self.string(spec.get("scope", DEFAULT_SCOPE), f"{path}.scope")
+        if not scope.strip() or not scope.isprintable():
+            raise self.fail(f"{path}.scope", "must be scopes separated by spaces, e.g. 'openid'")
+        extra = self.extra_params(
+            spec.get("authentication_request_extra_params", {}),
+            f"{path}.authentication_request_extra_params",
+        )
+        return Authenticate(
+            "oidc" if kind == "authenticate-oidc" else "cognito",
+            _unauthenticated(unauthenticated),
+            cookie,
+            timeout,
+            scope,
+            issuer,
+            client_id,
+            tuple(provider.items()),
+            extra,
+        )
+
+    def provider_setting(self, key: str, value: object, path: str) -> str:
+        text = self.string(value, path)
+        if key in ("issuer", "authorization_endpoint", "token_endpoint", "user_info_endpoint"):
+            parts = urlsplit(text)
+            if parts.scheme != "https" or not parts.hostname or any(c.isspace() for c in text):
+                raise self.fail(path, f"{text!r}: must be an https:// URL")
+        elif key == "user_pool_arn":
+            if not _USER_POOL_ARN.fullmatch(text):
+                raise self.fail(
+                    path,
+                    f"{text!r} is not a user pool ARN "
+                    "(arn:aws:cognito-idp:REGION:ACCOUNT:userpool/REGION_ID)",
+                )
+        elif key == "client_id":  # the provider's, of any shape
+            if not text or not text.isprintable() or any(c.isspace() for c in text):
+                raise self.fail(path, f"{text!r}: a client id, without spaces")
+        elif key == "user_pool_client_id":
+            if not _CLIENT_ID.fullmatch(text):
+                raise self.fail(path, f"{text!r}: 1 to 128 letters, digits, '_' or '+'")
+        elif not _DOMAIN.fullmatch(text):  # user_pool_domain: a prefix or a custom domain
+            raise self.fail(path, f"{text!r}: a domain prefix or a domain name")
+        return text
+
+    def extra_params(self, value: object, path: str) -> tuple[tuple[str, str], ...]:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"must be a table, not {_kind(value)}")
+        if len(value) > MAX_EXTRA_PARAMS:
+            raise self.fail(path, f"at most {MAX_EXTRA_PARAMS} parameters, not {len(value)}")
+        return tuple((str(key), self.string(item, f"{path}.{key}")) for key, item in value.items())
+
+
+def _unauthenticated(text: str) -> UnauthenticatedRequest:
+    for mode in UNAUTHENTICATED_REQUESTS:
+        if text == mode:
+            return mode
+    raise AssertionError(text)  # checked by the caller

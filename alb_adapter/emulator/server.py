@@ -399,7 +399,10 @@ def running(
             thread.join(stop_seconds)
         sock.close()
         if isinstance(server.config.app, ALBEmulator):
-            # A forced exit skips the emulator's shutdown: its worker processes stop here.
+            # A forced exit skips the emulator's shutdown: its worker processes stop here, and
+            # the local sign-in's key leaves the environment.
             server.config.app.close_environments()
+            if server.config.app.sign_in is not None:
+                server.config.app.sign_in.withdraw_key()
         if thread.is_alive():
             raise RuntimeError(f"the server did not stop within {2 * stop_seconds:g} s")

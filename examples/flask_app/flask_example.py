@@ -27,6 +27,13 @@ Configuration (environment variables):
 ``SESSION_COOKIE_SECURE``
     ``1`` (default): cookies carry ``Secure`` and only travel over HTTPS, which an internet-facing
     ALB should terminate. Set ``0`` only for plain-HTTP local tries.
+``ALB_LOAD_BALANCER_ARN``, ``ALB_LOGOUT_URL``
+    When the listener signs users in (an ``authenticate-oidc`` / ``authenticate-cognito`` rule):
+    the load balancer whose identity headers to trust, and the identity provider's logout page.
+    The handler then verifies those headers (``identity=``) and the signed-in user is the one the
+    load balancer vouches for. Behind the local ALB with such a rule
+    (``examples/migration/rules-authenticated.toml``) neither is needed: the handler trusts the
+    local ALB's key, and logs out through its sign-out page.
 """
 
 from __future__ import annotations
@@ -52,11 +59,15 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 from alb_adapter import WSGIHandler
+from alb_adapter.auth import IDENTITY_KEY, logout_response
+from alb_adapter.emulator.auth import SIGN_OUT_PATH, local_alb_verifier
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from flask.typing import ResponseReturnValue
+
+    from alb_adapter.auth import ALBIdentityVerifier, Identity
 
 __all__ = ["LOGO_PNG", "app", "create_app", "handler", "make_png"]
 
@@ -125,7 +136,16 @@ class MountedSessionInterface(SecureCookieSessionInterface):
         return configured or cookie_path()
 
 
+def alb_identity() -> Identity | None:
+    """The user the load balancer signed in, verified by the handler (None without ALB sign-in)."""
+    identity: Identity | None = request.environ.get(IDENTITY_KEY)
+    return identity
+
+
 def current_user() -> str | None:
+    identity = alb_identity()
+    if identity is not None:
+        return identity.email or identity.subject
     user = session.get("user")
     return user if isinstance(user, str) else None
 
@@ -156,6 +176,15 @@ def require_login() -> ResponseReturnValue | None:
 @account.get("/profile")
 def profile() -> ResponseReturnValue:
     return jsonify(user=current_user(), theme=current_theme(), notes=len(current_notes()))
+
+
+@account.get("/me")
+def me() -> ResponseReturnValue:
+    """Who the load balancer signed in: the claims its signed header carries, verified."""
+    identity = alb_identity()
+    if identity is None:
+        return jsonify(error="not signed in by the load balancer"), 404
+    return jsonify(subject=identity.subject, email=identity.email, claims=identity.claims)
 
 
 @account.get("/notes")
@@ -249,6 +278,14 @@ def create_app(*, secret_key: str | None = None, secure_cookies: bool | None = N
     def logout() -> ResponseReturnValue:
         session.clear()  # Flask answers with a Set-Cookie that deletes the session cookie
         response = redirect(url_for("index"))
+        if alb_identity() is not None:  # also end the load balancer's session, then the IdP's
+            status, headers = logout_response(
+                os.environ.get("ALB_LOGOUT_URL", f"{SIGN_OUT_PATH}?redirect=/"),
+                secure=app.config["SESSION_COOKIE_SECURE"],
+            )
+            response = Response(status=status)
+            for name, value in headers:
+                response.headers.add(name, value)
         response.delete_cookie(
             "theme", path=cookie_path(), secure=app.config["SESSION_COOKIE_SECURE"], samesite="Lax"
         )
@@ -286,6 +323,25 @@ def create_app(*, secret_key: str | None = None, secure_cookies: bool | None = N
 
 app = create_app()
 
+
+def identity_verifier() -> ALBIdentityVerifier | None:
+    """Who to trust for ALB sign-in: the configured load balancer, else the local ALB this runs
+    behind when it signs users in, else nobody (the app's own login only)."""
+    arn = os.environ.get("ALB_LOAD_BALANCER_ARN")
+    if arn:
+        from alb_adapter.auth import ALBIdentityVerifier  # the auth extra: only when used
+
+        return ALBIdentityVerifier(arn)
+    return local_alb_verifier()
+
+
+verifier = identity_verifier()
 handler = WSGIHandler(
-    app, base_path=os.environ.get("ALB_BASE_PATH", ""), health_check_path="/health"
+    app,
+    base_path=os.environ.get("ALB_BASE_PATH", ""),
+    health_check_path="/health",
+    identity=verifier,
+    # With a verifier, optional: the pages behind no authenticate rule (the login page, the logo)
+    # are called without an identity. (Without one, the option's default, as it must be.)
+    identity_required=verifier is None,
 )

@@ -7,6 +7,7 @@ ran and when) through the files of the function below."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.util
 import itertools
 import json
@@ -57,7 +58,7 @@ ENVIRON = [
     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_TIMEOUT", "LAMBDA_TASK_ROOT",
     "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_EXECUTION_ENV",
     "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_LAMBDA_RUNTIME_API",
-    "ALB_ADAPTER_LOCAL", "TZ", "_X_AMZN_TRACE_ID",
+    "ALB_ADAPTER_LOCAL", "TZ", "_X_AMZN_TRACE_ID", "GREETING",
 ]
 
 
@@ -242,6 +243,7 @@ def test_the_function_runs_in_a_lambda_environment(
         "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/fn",
         "ALB_ADAPTER_LOCAL": "1",
         "TZ": ":UTC",
+        "GREETING": None,
     }
     # The trace the runtime exports continues the one ALB put in the event.
     assert trace_id.startswith(body["event_trace_id"] + ";Parent=")
@@ -260,6 +262,20 @@ def test_the_function_runs_in_a_lambda_environment(
     assert re.fullmatch(
         rf"target fn: fn#1 \(pid {init_pid}\) initialised in [0-9.]+ s \({runtime}\)", started
     )
+
+
+def test_the_functions_own_variables_reach_it_and_lambdas_win(function: Path) -> None:
+    """A template's Environment.Variables (Target.environment): given to the function, except
+    the names Lambda sets itself."""
+    config = one_target(function, timeout=5)
+    target = dataclasses.replace(
+        config.targets["fn"],
+        environment=(("GREETING", "hello"), ("AWS_LAMBDA_FUNCTION_NAME", "not-this")),
+    )
+    config = dataclasses.replace(config, targets={"fn": target})
+    with serve(config, "builtin") as url, client(url) as http:
+        environ = http.get("/env").json()["environ"]
+    assert (environ["GREETING"], environ["AWS_LAMBDA_FUNCTION_NAME"]) == ("hello", "fn")
 
 
 def test_the_functions_output_reaches_the_log_prefixed_by_its_environment(

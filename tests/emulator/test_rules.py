@@ -880,12 +880,14 @@ INVALID = [
     pytest.param(without(A), f"{R1}: 'actions' is required", id="no-actions"),
     pytest.param(
         with_(A, []),
-        f"{R1}: actions: exactly one action (forward, redirect or fixed-response) is required, found 0",
+        f"{R1}: actions: one action (forward, redirect or fixed-response), or an authenticate action "
+        "and then one, is required, found 0",
         id="zero-actions",
     ),
     pytest.param(
         with_(A, [FIXED, FIXED]),
-        f"{R1}: actions: exactly one action (forward, redirect or fixed-response) is required, found 2",
+        f"{R1}: actions: one action (forward, redirect or fixed-response), or an authenticate action "
+        "and then one, is required, found 2",
         id="two-actions",
     ),
     # conditions
@@ -1111,7 +1113,8 @@ INVALID = [
     ),
     pytest.param(
         with_(A0, {"type": "authenticate-oidc"}),
-        f"{R1}: actions[0].type: 'authenticate-oidc' is not one of forward, redirect, fixed-response",
+        f"{R1}: actions[0].type: 'authenticate-oidc' signs users in and must be followed by the "
+        "action that answers (forward, redirect or fixed-response)",
         id="unknown-action-type",
     ),
     pytest.param(

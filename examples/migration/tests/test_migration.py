@@ -51,10 +51,13 @@ FLASK_ENV = ("ALB_BASE_PATH", "SECRET_KEY", "AWS_LAMBDA_FUNCTION_NAME", "SESSION
 
 
 def listener_config(legacy_url: str, *, multi_value_headers: bool) -> str:
-    """The checked-in rules.toml with the legacy app's real address and the wanted header mode."""
+    """The checked-in rules.toml with the legacy app's real address and the wanted header mode,
+    for a copy in another directory (so the handler's path, relative to the file, made absolute)."""
     text = RULES.read_text(encoding="utf-8")
     mode = "true" if multi_value_headers else "false"
+    flask_file = ROOT / "examples" / "flask_app" / "flask_example.py"
     for old, new in (
+        ('handler = "../flask_app/flask_example.py:handler"', f'handler = "{flask_file}:handler"'),
         (f'url = "{CHECKED_IN_LEGACY_URL}"', f'url = "{legacy_url}"'),
         ("multi_value_headers = false", f"multi_value_headers = {mode}"),
     ):
@@ -83,7 +86,7 @@ def alb(
     config = load_config(path)
     assert config.targets["account"].multi_value_headers is multi
     with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(ROOT)  # the handler path in rules.toml is relative, as the README runs it
+        patch.chdir(ROOT)  # where the README runs it
         for name in FLASK_ENV:
             patch.delenv(name, raising=False)
         patch.setenv("SESSION_COOKIE_SECURE", "0")  # plain HTTP: httpx never sends Secure cookies
