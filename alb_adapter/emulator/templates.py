@@ -62,6 +62,27 @@ OUTSIDE_LISTENER_DEFAULT = {
     "template)",
 }
 #: ELBv2 condition fields and the property holding each one's values.
+# The authenticate actions' configuration blocks, and their keys as the rules file names them.
+AUTHENTICATE_CONFIGS = {
+    "authenticate-oidc": "AuthenticateOidcConfig",
+    "authenticate-cognito": "AuthenticateCognitoConfig",
+}
+AUTHENTICATE_KEYS = {
+    "Issuer": "issuer",
+    "AuthorizationEndpoint": "authorization_endpoint",
+    "TokenEndpoint": "token_endpoint",
+    "UserInfoEndpoint": "user_info_endpoint",
+    "ClientId": "client_id",
+    "UserPoolArn": "user_pool_arn",
+    "UserPoolClientId": "user_pool_client_id",
+    "UserPoolDomain": "user_pool_domain",
+    "OnUnauthenticatedRequest": "on_unauthenticated_request",
+    "SessionCookieName": "session_cookie_name",
+    "SessionTimeout": "session_timeout",
+    "Scope": "scope",
+    "AuthenticationRequestExtraParams": "authentication_request_extra_params",
+}
+
 CONDITION_CONFIGS = {
     "path-pattern": "PathPatternConfig",
     "host-header": "HostHeaderConfig",
@@ -153,6 +174,12 @@ def load_template(
     template = read_template(path)
     reader = _TemplateReader(template, source, dict(parameters or {}), Path(path).resolve().parent)
     return reader.listener_config(dict(target_urls or {}), listener)
+
+
+def _order(action: object) -> int:
+    """An action's ``Order`` (ELBv2 runs a rule's actions by it), 0 when it has none."""
+    order = _mapping(action).get("Order", 0)
+    return order if isinstance(order, int) else int(str(order)) if str(order).isdigit() else 0
 
 
 def _mapping(value: object) -> dict[str, object]:
@@ -445,8 +472,38 @@ class _TemplateReader:
                 self.condition_spec(item, f"{rule_id}: Conditions[{i}]")
                 for i, item in enumerate(conditions)
             ],
-            "actions": [self.action(spec.get("Actions"), f"{rule_id}.Actions", used)],
+            "actions": self.rule_actions(spec.get("Actions"), f"{rule_id}.Actions", used),
         }
+
+    def rule_actions(self, actions: object, where: str, used: list[str]) -> list[dict[str, object]]:
+        """A rule's actions: the one that answers, or an authenticate action and then it (in
+        their ``Order``, as ELBv2 runs them). The local ALB plays the authenticate action with
+        its own sign-in page (docs/emulator.md), so the identity provider's settings are kept
+        for what they configure there and the client secret is not read at all."""
+        if isinstance(actions, list) and len(actions) == 2:
+            ordered = sorted(actions, key=_order)
+            first = _mapping(ordered[0])
+            if first.get("Type") in AUTHENTICATE_CONFIGS:
+                return [
+                    self.authenticate(first, f"{where}[0]"),
+                    self.action([ordered[1]], where, used),
+                ]
+        return [self.action(actions, where, used)]
+
+    def authenticate(self, action: dict[str, object], where: str) -> dict[str, object]:
+        kind = str(action["Type"])
+        config = _mapping(action.get(AUTHENTICATE_CONFIGS[kind]))
+        out: dict[str, object] = {"type": kind}
+        for key, value in config.items():
+            if key in ("ClientSecret", "UseExistingClientSecret"):
+                continue  # a secret, which the local sign-in does not need
+            if key not in AUTHENTICATE_KEYS:
+                raise TemplateError(
+                    f"{self.source}: {where}.{AUTHENTICATE_CONFIGS[kind]}.{key}: not a setting of "
+                    f"{kind} (its settings: {', '.join(AUTHENTICATE_KEYS)})"
+                )
+            out[AUTHENTICATE_KEYS[key]] = value
+        return out
 
     def condition_spec(self, value: object, where: str) -> dict[str, object]:
         spec = _mapping(value)
@@ -479,7 +536,8 @@ class _TemplateReader:
         if len(actions) != 1:
             raise TemplateError(
                 f"{self.source}: {where}: {' + '.join(kinds)}: the local ALB runs one action per "
-                "rule from a template (forward, redirect or fixed-response)"
+                "rule from a template (forward, redirect or fixed-response), or an authenticate "
+                "action and then one"
             )
         action = _mapping(actions[0])
         kind = action.get("Type")

@@ -474,3 +474,89 @@ def test_serve_template_names_the_logical_id_before_listening(
         f"alb-adapter: {path}: Servers: a target group of type ip is a server: give its address "
         "with --target-url Servers=http://127.0.0.1:PORT\n"
     )
+
+
+AUTHENTICATED = """
+Resources:
+  Listener:
+    Type: AWS::ElasticLoadBalancingV2::Listener
+    Properties:
+      LoadBalancerArn: arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/x/y
+      Protocol: HTTPS
+      Port: 443
+      DefaultActions:
+        - Type: fixed-response
+          FixedResponseConfig: {StatusCode: "404"}
+  AccountRule:
+    Type: AWS::ElasticLoadBalancingV2::ListenerRule
+    Properties:
+      ListenerArn: !Ref Listener
+      Priority: 10
+      Conditions:
+        - Field: path-pattern
+          Values: ["/account/*"]
+      Actions:
+        - Type: forward
+          Order: 2
+          TargetGroupArn: !Ref Account
+        - Type: authenticate-oidc
+          Order: 1
+          AuthenticateOidcConfig:
+            Issuer: https://idp.example.com
+            AuthorizationEndpoint: https://idp.example.com/authorize
+            TokenEndpoint: https://idp.example.com/token
+            UserInfoEndpoint: https://idp.example.com/userinfo
+            ClientId: shop
+            ClientSecret: "{{resolve:secretsmanager:idp:SecretString:secret}}"
+            OnUnauthenticatedRequest: deny
+            SessionTimeout: 3600
+  AccountFunction:
+    Type: AWS::Lambda::Function
+    Properties:
+      Code: src/
+      Handler: app.handler
+      Runtime: python3.12
+      Role: arn:aws:iam::123456789012:role/fn
+  Permission:
+    Type: AWS::Lambda::Permission
+    Properties:
+      FunctionName: !GetAtt AccountFunction.Arn
+      Action: lambda:InvokeFunction
+      Principal: elasticloadbalancing.amazonaws.com
+  Account:
+    Type: AWS::ElasticLoadBalancingV2::TargetGroup
+    DependsOn: Permission
+    Properties:
+      TargetType: lambda
+      Targets:
+        - Id: !GetAtt AccountFunction.Arn
+"""
+
+
+def test_an_authenticate_action_before_the_forward_is_played_by_the_local_alb(
+    tmp_path: Path,
+) -> None:
+    """The actions in their Order; the identity provider's settings kept, its secret not read."""
+    config = load_template(write(tmp_path, AUTHENTICATED))
+    [rule] = config.rules
+    assert rule.action == Forward((("Account", 1),))
+    authenticate = rule.authenticate
+    assert authenticate is not None
+    assert (
+        authenticate.kind,
+        authenticate.issuer,
+        authenticate.client_id,
+        authenticate.on_unauthenticated_request,
+        authenticate.session_timeout,
+    ) == ("oidc", "https://idp.example.com", "shop", "deny", 3600)
+    assert "secret" not in repr(authenticate)
+
+
+def test_an_unknown_authenticate_setting_is_named(tmp_path: Path) -> None:
+    text = AUTHENTICATED.replace("SessionTimeout: 3600", "SessionTimeOut: 3600")
+    with pytest.raises(TemplateError) as raised:
+        load_template(write(tmp_path, text))
+    assert str(raised.value).startswith(
+        f"{tmp_path / 'stack.yaml'}: AccountRule.Actions[0].AuthenticateOidcConfig.SessionTimeOut: "
+        "not a setting of authenticate-oidc (its settings: Issuer, AuthorizationEndpoint, "
+    )
