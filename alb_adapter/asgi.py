@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
+import os
 import signal
+import socket
 import threading
 import weakref
 
@@ -266,24 +269,104 @@ def _a_loop_is_running() -> bool:
 # Handlers to close on SIGTERM, which Lambda sends before ending an environment that has
 # extensions (without a handler, SIGTERM kills Python before any exit hook runs).
 _close_at_sigterm: weakref.WeakSet[ASGIHandler] = weakref.WeakSet()
+# Taken by whichever of the two SIGTERM paths below gets there first; never released.
+_terminating = threading.Lock()
 
 
 def _close_on_sigterm(handler: ASGIHandler) -> None:
+    """Close ``handler`` on SIGTERM, whatever thread the Lambda runtime waits on.
+
+    A Python signal handler runs only on the main thread, between bytecodes; but a runtime
+    client may wait for the next event on the main thread inside a native call (awslambdaric
+    does, in its default mode), where the handler would not run until an event arrived. So the
+    first handler also sets the signal module's wakeup fd: the C-level part of Python's signal
+    handling writes the signal number to it from whichever thread the signal interrupts, and a
+    daemon thread waiting on it closes the handlers. Both paths end in ``_terminate``, once.
+    The thread (and its two descriptors) exists only under a Lambda runtime, which names its
+    Runtime API in AWS_LAMBDA_RUNTIME_API; elsewhere the main thread runs Python code and the
+    signal handler suffices. Nothing is installed where SIGTERM or the wakeup fd already
+    belong to someone else."""
     if (
         not _close_at_sigterm
         and threading.current_thread() is threading.main_thread()
         and signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None)
     ):
         signal.signal(signal.SIGTERM, _on_sigterm)
+        if os.environ.get("AWS_LAMBDA_RUNTIME_API"):
+            _watch_for_sigterm()
     _close_at_sigterm.add(handler)
 
 
+def _watch_for_sigterm() -> None:
+    """Start the thread that hears SIGTERM through the wakeup fd (main thread only)."""
+    reader, writer = socket.socketpair()
+    writer.setblocking(False)  # set_wakeup_fd requires it: a signal handler never blocks
+    try:
+        previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    except ValueError:  # pragma: no cover (checked by the caller: main thread only)
+        reader.close()
+        writer.close()
+        return
+    if previous != -1:  # an asyncio loop's signal handling owns it: leave it the main thread
+        signal.set_wakeup_fd(previous)
+        reader.close()
+        writer.close()
+        return
+    # A forked child has no watcher thread, and must not wake its parent's through the pair.
+    os.register_at_fork(after_in_child=_forget_wakeup_fd)
+    threading.Thread(
+        target=_wait_for_sigterm, args=(reader, writer), name="alb-adapter-sigterm", daemon=True
+    ).start()
+
+
+def _forget_wakeup_fd() -> None:
+    with contextlib.suppress(ValueError):  # forked from a thread other than the main one
+        signal.set_wakeup_fd(-1)
+
+
+def _wait_for_sigterm(reader: socket.socket, writer: socket.socket) -> None:
+    # ``writer`` is held so that its descriptor stays open as long as the wakeup fd names it.
+    while True:
+        received = reader.recv(64)
+        if not received:  # pragma: no cover (the writer is never closed)
+            return
+        if signal.SIGTERM not in received:
+            continue  # another signal with a Python handler (SIGINT, ...): not ours
+        if any(handler._loop.is_running() for handler in list(_close_at_sigterm)):
+            # An invocation is running on the main thread, so it executes bytecode: _on_sigterm
+            # runs there at once, where the loop can be dealt with.
+            continue
+        _terminate()
+
+
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    _terminate()
+
+
+def _terminate() -> None:
+    """Close every handler (lifespan shutdown), then die of SIGTERM as the process would have
+    without us. Called on the main thread (the Python handler) or the watcher thread,
+    whichever comes first; the other returns."""
+    if not _terminating.acquire(blocking=False):
+        return
     for handler in list(_close_at_sigterm):
         handler.close()
-    # Then die of SIGTERM as the process would have without us.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.raise_signal(signal.SIGTERM)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.raise_signal(signal.SIGTERM)
+        return
+    # signal.signal() is refused outside the main thread, which may be stuck in native code:
+    # reset the disposition through the C library's signal() instead.
+    try:
+        import ctypes
+
+        c_signal = ctypes.CDLL(None).signal
+        c_signal.argtypes = (ctypes.c_int, ctypes.c_void_p)
+        c_signal.restype = ctypes.c_void_p
+        c_signal(signal.SIGTERM, None)  # None is the null pointer: SIG_DFL
+    except (ImportError, OSError, AttributeError):  # pragma: no cover (no ctypes, or no libc)
+        os.kill(os.getpid(), signal.SIGKILL)  # the handlers are closed: end as Lambda would
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 # SnapStart (snapstart.py calls these through a weak reference, never for a closed handler).
