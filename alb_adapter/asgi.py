@@ -47,6 +47,13 @@ CANCEL_GRACE_SECONDS = 0.2
 # At close(), how long the app's leftover tasks (background work it started) get to finish
 # unwinding once cancelled, before the loop is closed anyway.
 LEFTOVER_GRACE_SECONDS = 1.0
+# At SIGTERM, the same waits cut to fit the runtime's share of Lambda's shutdown phase: SIGTERM
+# comes only to an environment with extensions, and the runtime gets up to 300 ms of it (500 ms
+# with an internal extension) before SIGKILL (README.md, "Handler lifecycle"). An interrupted
+# invocation, the lifespan shutdown and the leftover tasks together stay within 300 ms.
+SIGTERM_INTERRUPT_GRACE_SECONDS = 0.05
+SIGTERM_LIFESPAN_SECONDS = 0.2
+SIGTERM_LEFTOVER_SECONDS = 0.05
 
 
 class ResponseAlreadySent(AppError, OSError):
@@ -66,7 +73,15 @@ class ASGIHandler(BaseHandler):
     ``random`` re-seeded (snapstart.py). Other options are shared with WSGIHandler (see Config).
     """
 
-    __slots__ = ("_deadline", "_finalizer", "_lifespan", "_loop", "app")
+    __slots__ = (
+        "_deadline",
+        "_finalizer",
+        "_interruption",
+        "_invocation",
+        "_lifespan",
+        "_loop",
+        "app",
+    )
 
     def __init__(
         self,
@@ -87,6 +102,10 @@ class ASGIHandler(BaseHandler):
         # get_running_loop() finds it), and a global left behind would outlive close().
         self._loop = asyncio.new_event_loop()
         self._deadline = _Deadline(self._loop)
+        # The task of the invocation in progress, which SIGTERM interrupts (_interrupt), and the
+        # timer that stops the loop if the app will not be interrupted.
+        self._invocation: asyncio.Task[Response] | None = None
+        self._interruption: asyncio.TimerHandle | None = None
         self._lifespan = Lifespan(app, self._loop, lifespan)
         try:
             self._lifespan.startup()
@@ -131,11 +150,32 @@ class ASGIHandler(BaseHandler):
     def respond(
         self, request: Request, remaining: float | None, extra_keys: ExtraKeys | None
     ) -> Response:
+        if _sigterm.is_set():
+            _end_invocation_after_sigterm()  # never starts an app once the environment ends
         scope = scope_with_keys(request, self.config.base_path, self._lifespan.state, extra_keys)
         cycle = HTTPCycle(request.body)
         budget = _time_budget(remaining)
+        task = self._loop.create_task(cycle.run(self.app, scope, self.config.raise_app_exceptions))
+        self._invocation = task
+        try:
+            response = self._run(task, request, budget, cycle)
+        except BaseException:
+            if _sigterm.is_set():
+                _end_invocation_after_sigterm()
+            raise
+        finally:
+            self._invocation = None
+            if self._interruption is not None:
+                self._interruption.cancel()
+                self._interruption = None
+        if _sigterm.is_set():  # the app finished as SIGTERM came: the answer is not sent either
+            _end_invocation_after_sigterm()
+        return response
+
+    def _run(
+        self, task: asyncio.Task[Response], request: Request, budget: float | None, cycle: HTTPCycle
+    ) -> Response:
         loop = self._loop
-        task = loop.create_task(cycle.run(self.app, scope, self.config.raise_app_exceptions))
         if budget is None:
             return loop.run_until_complete(task)
         deadline = self._deadline
@@ -148,6 +188,29 @@ class ASGIHandler(BaseHandler):
             return self._deadline_answer(request, budget, cycle)
         finally:
             deadline.release()
+
+    def _interrupt(self) -> None:
+        """SIGTERM during an invocation (on the loop, through call_soon_threadsafe): cancel the
+        app, and stop the loop under it if it swallows the cancellation, so that respond() gets
+        control back and ends the process (_end_invocation_after_sigterm)."""
+        task = self._invocation
+        if task is None or task.done():
+            return
+        task.cancel()
+        self._interruption = self._loop.call_later(SIGTERM_INTERRUPT_GRACE_SECONDS, self._loop.stop)
+
+    def _close_within_shutdown_budget(self) -> None:
+        """close(), with the waits cut to fit Lambda's shutdown phase (SIGTERM_*_SECONDS)."""
+        BaseHandler.close(self)
+        if self._finalizer.detach() is not None:
+            _shut_down(
+                self._lifespan,
+                self._loop,
+                self._deadline,
+                quiet=False,
+                lifespan_timeout=SIGTERM_LIFESPAN_SECONDS,
+                leftover_grace=SIGTERM_LEFTOVER_SECONDS,
+            )
 
     def _deadline_answer(self, request: Request, budget: float, cycle: HTTPCycle) -> Response:
         message = (
@@ -222,10 +285,17 @@ class _Deadline:
 
 
 def _shut_down(
-    lifespan: Lifespan, loop: asyncio.AbstractEventLoop, deadline: _Deadline, *, quiet: bool
+    lifespan: Lifespan,
+    loop: asyncio.AbstractEventLoop,
+    deadline: _Deadline,
+    *,
+    quiet: bool,
+    lifespan_timeout: float | None = None,
+    leftover_grace: float = LEFTOVER_GRACE_SECONDS,
 ) -> None:
     """Everything close() releases. Never raises; with ``quiet`` (a handler collected or still
-    alive at exit) it logs at DEBUG only, since nobody asked for it and nothing can be done."""
+    alive at exit) it logs at DEBUG only, since nobody asked for it and nothing can be done.
+    ``lifespan_timeout`` (None: the lifespan's own) and ``leftover_grace`` bound the waits."""
     if loop.is_closed():
         return
     if _a_loop_is_running():
@@ -234,9 +304,9 @@ def _shut_down(
         atexit.register(_shut_down, lifespan, loop, deadline, quiet=True)
         return
     try:
-        lifespan.shutdown(quiet=quiet)
+        lifespan.shutdown(quiet=quiet, timeout=lifespan_timeout)
         deadline.close()
-        _cancel_leftover_tasks(loop)
+        _cancel_leftover_tasks(loop, leftover_grace)
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.run_until_complete(loop.shutdown_default_executor())
     except Exception:  # noqa: BLE001 (closing: report, never raise)
@@ -245,14 +315,14 @@ def _shut_down(
         loop.close()
 
 
-def _cancel_leftover_tasks(loop: asyncio.AbstractEventLoop) -> None:
+def _cancel_leftover_tasks(loop: asyncio.AbstractEventLoop, grace: float) -> None:
     """Cancel what the app left running (background tasks, pollers) and let it unwind, so
     nothing is destroyed pending and no exception goes unretrieved."""
     tasks = [task for task in asyncio.all_tasks(loop) if not task.done()]
     for task in tasks:
         task.cancel()
     if tasks:
-        loop.run_until_complete(asyncio.wait(tasks, timeout=LEFTOVER_GRACE_SECONDS))
+        loop.run_until_complete(asyncio.wait(tasks, timeout=grace))
     for task in tasks:
         if task.done() and not task.cancelled():
             task.exception()  # retrieved: the app's business, not a warning at exit
@@ -269,8 +339,13 @@ def _a_loop_is_running() -> bool:
 # Handlers to close on SIGTERM, which Lambda sends before ending an environment that has
 # extensions (without a handler, SIGTERM kills Python before any exit hook runs).
 _close_at_sigterm: weakref.WeakSet[ASGIHandler] = weakref.WeakSet()
-# Taken by whichever of the two SIGTERM paths below gets there first; never released.
-_terminating = threading.Lock()
+# Set by the first SIGTERM: from then on no invocation answers (_end_invocation_after_sigterm).
+_sigterm = threading.Event()
+# Taken by the thread that closes the handlers and ends the process; never released.
+_ending = threading.Lock()
+# How long the wakeup-fd thread leaves SIGTERM to the main thread's Python handler, which runs
+# at once unless the main thread waits inside native code (the runtime client's idle wait).
+MAIN_THREAD_FIRST_SECONDS = 0.05
 
 
 def _close_on_sigterm(handler: ASGIHandler) -> None:
@@ -281,11 +356,14 @@ def _close_on_sigterm(handler: ASGIHandler) -> None:
     does, in its default mode), where the handler would not run until an event arrived. So the
     first handler also sets the signal module's wakeup fd: the C-level part of Python's signal
     handling writes the signal number to it from whichever thread the signal interrupts, and a
-    daemon thread waiting on it closes the handlers. Both paths end in ``_terminate``, once.
-    The thread (and its two descriptors) exists only under a Lambda runtime, which names its
-    Runtime API in AWS_LAMBDA_RUNTIME_API; elsewhere the main thread runs Python code and the
-    signal handler suffices. Nothing is installed where SIGTERM or the wakeup fd already
-    belong to someone else."""
+    daemon thread waiting on it acts when the main thread has not (_on_wakeup). The thread (and
+    its two descriptors) exists only under a Lambda runtime, which names its Runtime API in
+    AWS_LAMBDA_RUNTIME_API; elsewhere the main thread runs Python code and the signal handler
+    suffices. Nothing is installed where SIGTERM or the wakeup fd already belong to someone else.
+
+    Either way _on_sigterm_received decides: with no invocation running, the handlers are closed
+    (lifespan shutdown) and the process dies of SIGTERM; during one, the app is cancelled on its
+    loop and the invocation, getting control back, does the same instead of answering."""
     if (
         not _close_at_sigterm
         and threading.current_thread() is threading.main_thread()
@@ -332,25 +410,47 @@ def _wait_for_sigterm(reader: socket.socket, writer: socket.socket) -> None:
             return
         if signal.SIGTERM not in received:
             continue  # another signal with a Python handler (SIGINT, ...): not ours
-        if any(handler._loop.is_running() for handler in list(_close_at_sigterm)):
-            # An invocation is running on the main thread, so it executes bytecode: _on_sigterm
-            # runs there at once, where the loop can be dealt with.
-            continue
-        _terminate()
+        # The main thread's handler runs at once if the main thread executes Python code, and
+        # then only the main thread may touch a loop it may be about to run; this thread acts
+        # only when the main thread waits inside native code, where nothing can start.
+        if not _sigterm.wait(MAIN_THREAD_FIRST_SECONDS):
+            _on_sigterm_received()
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    _terminate()
+    _on_sigterm_received()
 
 
-def _terminate() -> None:
-    """Close every handler (lifespan shutdown), then die of SIGTERM as the process would have
-    without us. Called on the main thread (the Python handler) or the watcher thread,
-    whichever comes first; the other returns."""
-    if not _terminating.acquire(blocking=False):
+def _on_sigterm_received() -> None:
+    """SIGTERM, heard on the main thread (the Python handler) or the wakeup-fd thread: interrupt
+    the invocations in progress, which then end the process; with none, end it here."""
+    first = not _sigterm.is_set()
+    _sigterm.set()
+    running = [handler for handler in list(_close_at_sigterm) if handler._invocation is not None]
+    if running:
+        if first:
+            for handler in running:
+                handler._loop.call_soon_threadsafe(handler._interrupt)
+        return
+    _end_process()
+
+
+def _end_invocation_after_sigterm() -> None:
+    """Called by an invocation that SIGTERM interrupted (or that began after it): never returns,
+    so nothing is answered. The first thread here closes the handlers and ends the process; any
+    other waits for that."""
+    _end_process()
+    threading.Event().wait()  # pragma: no cover (another thread is ending the process)
+
+
+def _end_process() -> None:
+    """Close every handler (lifespan shutdown, within the runtime's share of Lambda's shutdown
+    phase), then die of SIGTERM as the process would have without us. Once: a second caller
+    returns at once."""
+    if not _ending.acquire(blocking=False):
         return
     for handler in list(_close_at_sigterm):
-        handler.close()
+        handler._close_within_shutdown_budget()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.raise_signal(signal.SIGTERM)

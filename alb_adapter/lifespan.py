@@ -158,9 +158,10 @@ class Lifespan:
             return self._task.exception()
         return None
 
-    def shutdown(self, *, quiet: bool = False) -> None:
-        """Best effort: tell the app to shut down and wait a few seconds for it. Its failures are
-        logged at WARNING, or at DEBUG when ``quiet`` (nobody asked for this shutdown)."""
+    def shutdown(self, *, quiet: bool = False, timeout: float | None = None) -> None:
+        """Best effort: tell the app to shut down and wait for it, ``timeout`` seconds at most
+        (None: SHUTDOWN_TIMEOUT_SECONDS). Its failures are logged at WARNING, or at DEBUG when
+        ``quiet`` (nobody asked for this shutdown)."""
         if self._shut_down or not self.supported or self._task is None:
             return
         level = 10 if quiet else 30  # logging.DEBUG, logging.WARNING (logging imports lazily)
@@ -175,7 +176,7 @@ class Lifespan:
             loop.run_until_complete(
                 asyncio.wait(
                     waiters,
-                    timeout=SHUTDOWN_TIMEOUT_SECONDS,
+                    timeout=SHUTDOWN_TIMEOUT_SECONDS if timeout is None else timeout,
                     return_when="FIRST_COMPLETED",
                 )
             )

@@ -172,19 +172,24 @@ def start_function(
     return process, server
 
 
-def terminate_when_idle(process: subprocess.Popen[bytes], backend: IdleBackend) -> tuple[int, str]:
-    """SIGTERM once the runtime waits for its first event; the exit status and the output (the
-    process is killed, and reported as such, if it is still there after STUCK_AFTER_SECONDS)."""
+def terminate_when_idle(
+    process: subprocess.Popen[bytes], backend: IdleBackend
+) -> tuple[int, str, float]:
+    """SIGTERM once the runtime waits for its first event; the exit status, the output and the
+    seconds from the signal to the exit (the process is killed, and reported as such, if it is
+    still there after STUCK_AFTER_SECONDS)."""
     try:
         assert backend.waiting.wait(STUCK_AFTER_SECONDS), "the runtime never asked for an event"
         process.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
         try:
             output, _ = process.communicate(timeout=STUCK_AFTER_SECONDS)
         except subprocess.TimeoutExpired:
             process.kill()
             output, _ = process.communicate()
-            return 0, "still running after SIGTERM:\n" + output.decode(errors="replace")
-        return process.returncode, output.decode(errors="replace")
+            text = "still running after SIGTERM:\n" + output.decode(errors="replace")
+            return 0, text, STUCK_AFTER_SECONDS
+        return process.returncode, output.decode(errors="replace"), time.monotonic() - signalled
     finally:
         backend.release()
         if process.poll() is None:
@@ -199,13 +204,14 @@ def test_an_idle_asgi_function_shuts_its_lifespan_down_and_dies_of_sigterm(
     backend = IdleBackend()
     process, server = start_function(tmp_path, LIFESPAN_APP, runtime, execution_env, backend)
     try:
-        status, output = terminate_when_idle(process, backend)
+        status, output, took = terminate_when_idle(process, backend)
     finally:
         server.shutdown()
         server.server_close()
     assert (status, backend.init_errors) == (-signal.SIGTERM, []), output
     assert (tmp_path / "started").exists(), output
     assert (tmp_path / "shut-down").exists(), output
+    assert took < 1.0, output
 
 
 @pytest.mark.parametrize(("runtime", "execution_env"), RUNTIMES)
@@ -215,15 +221,16 @@ def test_an_idle_wsgi_function_dies_of_sigterm(
     backend = IdleBackend()
     process, server = start_function(tmp_path, WSGI_APP, runtime, execution_env, backend)
     try:
-        status, output = terminate_when_idle(process, backend)
+        status, output, took = terminate_when_idle(process, backend)
     finally:
         server.shutdown()
         server.server_close()
     assert (status, backend.init_errors) == (-signal.SIGTERM, []), output
+    assert took < 1.0, output
 
 
 @pytest.mark.parametrize(("runtime", "execution_env"), RUNTIMES)
-def test_sigterm_during_a_request_is_never_answered_and_kills_the_function(
+def test_sigterm_during_a_request_shuts_the_lifespan_down_and_never_answers(
     tmp_path: Path, runtime: str, execution_env: str | None
 ) -> None:
     from alb_adapter.testing import make_event
@@ -235,16 +242,87 @@ def test_sigterm_during_a_request_is_never_answered_and_kills_the_function(
         while not (tmp_path / "serving").exists() and time.monotonic() < deadline:
             time.sleep(0.01)
         process.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
         try:
             output, _ = process.communicate(timeout=STUCK_AFTER_SECONDS)
         except subprocess.TimeoutExpired:
             process.kill()
             output, _ = process.communicate()
+        took = time.monotonic() - signalled
     finally:
         backend.release()
         server.shutdown()
         server.server_close()
-    assert (process.returncode, backend.results) == (-signal.SIGTERM, []), output.decode()
+    text = output.decode(errors="replace")
+    assert (process.returncode, backend.results) == (-signal.SIGTERM, []), text
+    assert (tmp_path / "shut-down").exists(), text
+    assert took < 1.0, text
+
+
+# An app that swallows the cancellation SIGTERM brings, and one whose lifespan shutdown hangs:
+# the loop is stopped under the first and the second is given up, within the runtime's share of
+# Lambda's shutdown phase (asgi.py's SIGTERM_* constants: 300 ms in all).
+STUBBORN_APP = r"""
+import asyncio
+from pathlib import Path
+
+from alb_adapter import ASGIHandler
+
+HERE = Path(__file__).resolve().parent
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                (HERE / "shutting-down").touch()
+                await asyncio.sleep(30)
+    await receive()
+    (HERE / "serving").touch()
+    while True:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            (HERE / "cancelled").touch()
+
+
+handler = ASGIHandler(app)
+"""
+
+
+@pytest.mark.parametrize(("runtime", "execution_env"), RUNTIMES)
+def test_sigterm_ends_an_app_that_will_not_stop_within_the_shutdown_budget(
+    tmp_path: Path, runtime: str, execution_env: str | None
+) -> None:
+    from alb_adapter.testing import make_event
+
+    backend = OneEventBackend(make_event(path="/"))
+    process, server = start_function(tmp_path, STUBBORN_APP, runtime, execution_env, backend)
+    try:
+        deadline = time.monotonic() + STUCK_AFTER_SECONDS
+        while not (tmp_path / "serving").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        process.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        try:
+            output, _ = process.communicate(timeout=STUCK_AFTER_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+        took = time.monotonic() - signalled
+    finally:
+        backend.release()
+        server.shutdown()
+        server.server_close()
+    text = output.decode(errors="replace")
+    assert (process.returncode, backend.results) == (-signal.SIGTERM, []), text
+    assert (tmp_path / "cancelled").exists(), text
+    assert (tmp_path / "shutting-down").exists(), text
+    assert "ASGI lifespan shutdown did not complete" in text
+    assert took < 1.0, text
 
 
 @pytest.mark.parametrize(("runtime", "execution_env"), RUNTIMES)
