@@ -399,16 +399,19 @@ def test_a_failed_lifespan_startup_is_one_clear_init_error(
     assert process.returncode == 1, text
 
 
-def test_a_lone_surrogate_in_a_wsgi_reason_phrase_is_answered_500_and_logged(
-    caplog: pytest.LogCaptureFixture,
+@pytest.mark.parametrize(
+    "status", ["200 Fine\ud800", "200 Fine\x07", "200 Fine\r\nX-Injected: 1", "200 Fine\x7f"]
+)
+def test_a_wsgi_reason_phrase_checked_like_a_header_value_is_answered_500_and_logged(
+    caplog: pytest.LogCaptureFixture, status: str
 ) -> None:
-    # Such a reason cannot be encoded: awslambdaric's 3.12 mode would die posting it, and post
-    # nothing at all.
+    # A lone surrogate cannot be encoded: awslambdaric's 3.12 mode would die posting it, and post
+    # nothing at all; a control character is refused as in a header value.
     from alb_adapter import WSGIHandler
     from alb_adapter.testing import make_event
 
     def app(environ: object, start_response: Any) -> list[bytes]:
-        start_response("200 Fine\ud800", [("Content-Type", "text/plain")])
+        start_response(status, [("Content-Type", "text/plain")])
         return [b"ok"]
 
     with caplog.at_level(logging.ERROR, logger="alb_adapter"):
