@@ -40,9 +40,9 @@ HAND_MADE = [
 
 
 def served() -> str:
-    from alb_adapter.sources import SOURCES
+    from alb_adapter.sources import all_sources
 
-    return ", ".join(source.label for source in SOURCES)
+    return ", ".join(source.label for source in all_sources())
 
 
 def message(kind: str) -> str:

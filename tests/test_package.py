@@ -65,6 +65,49 @@ def test_import_is_lean() -> None:
     assert {name for name in loaded if not name.startswith("alb_adapter")} == set()
 
 
+def _modules_loaded_by(script: str) -> set[str]:
+    code = f"import sys; {script}; print(' '.join(sorted(sys.modules)))"
+    output = subprocess.run(
+        [sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    return {name for name in output.split() if name.startswith("alb_adapter.sources.")}
+
+
+# An HTTP API event, and what the handler answers for it (the same in every run).
+HTTP_API_CALL = (
+    "import alb_adapter; "
+    "handler = alb_adapter.WSGIHandler(lambda environ, start: start('200 OK', []) or [b'ok']); "
+    "handler({'version': '2.0', 'rawPath': '/', 'rawQueryString': '', 'headers': {}, "
+    "'requestContext': {'http': {'method': 'GET', 'path': '/', 'sourceIp': '192.0.2.1'}, "
+    "'domainName': 'example.com', 'stage': '$default'}, 'isBase64Encoded': False}, None)"
+)
+
+
+def test_only_the_front_door_a_function_serves_is_loaded() -> None:
+    """ALB's codec loads with the package; another source's detection loads with the first event
+    that is not ALB's, and its parser with the first of its own kind."""
+    shared = {
+        "alb_adapter.sources.base",
+        "alb_adapter.sources.fields",
+        "alb_adapter.sources.rendering",
+    }
+    alb = {
+        "alb_adapter.sources.alb",
+        "alb_adapter.sources.alb.request",
+        "alb_adapter.sources.alb.response",
+    }
+    detection = {
+        f"alb_adapter.sources.{package}{module}"
+        for package in ("apigateway_v1", "apigateway_v2", "lattice")
+        for module in ("", ".detect")
+    }
+    assert _modules_loaded_by("import alb_adapter") == shared | alb
+    assert _modules_loaded_by(HTTP_API_CALL) == shared | alb | detection | {
+        "alb_adapter.sources.apigateway_v2.request",
+        "alb_adapter.sources.apigateway_v2.response",
+    }
+
+
 def test_py_typed_is_shipped() -> None:
     assert (ROOT / "alb_adapter" / "py.typed").is_file()
 

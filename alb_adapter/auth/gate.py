@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from ..log import logger
 from ..model import REASON_PHRASES, plain_response
-from ..sources import SOURCES
+from ..sources import all_sources
 from ..sources.alb.request import SOURCE_NAME as ALB_SOURCE
 from .errors import AuthenticationError, MissingIdentityHeader, UntrustedFrontDoor
 from .identity import IDENTITY_KEY
@@ -115,7 +115,7 @@ class IdentityGate:
         """The request's verified identity; an AuthenticationError when there is none to trust."""
         if request.source != ALB_SOURCE:
             label = next(
-                (source.label for source in SOURCES if source.name == request.source),
+                (source.label for source in all_sources() if source.name == request.source),
                 request.source,
             )
             raise UntrustedFrontDoor(

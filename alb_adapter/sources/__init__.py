@@ -1,35 +1,49 @@
 """The event sources a handler serves, and which one an event belongs to.
 
-One package per wire format (``alb/``), each the only place that knows its JSON. ``SOURCES`` is
-the registry: the sources are tried in this order and the first whose ``matches`` accepts the event
-serves it. A new front door is a sibling package of ``alb/`` and one line here.
+One package per wire format (``alb/``), each the only place that knows its JSON. ``all_sources()``
+is the registry: the sources are tried in this order and the first whose ``matches`` accepts the
+event serves it. A new front door is a sibling package of ``alb/`` and one line here.
+
+Only ALB's package loads with alb_adapter: it is tried first, and a function behind ALB never
+needs the others. The other packages load with the first event that is not ALB's (their
+``detect`` modules; their parsers load on the first event of their kind: sources/base.py).
 """
 
 from __future__ import annotations
 
 from ..errors import UnsupportedEvent
 from .alb import ALB
-from .apigateway_v1 import API_GATEWAY_HTTP_V1, API_GATEWAY_REST
-from .apigateway_v2 import API_GATEWAY_HTTP_V2, FUNCTION_URL
 from .base import Source
-from .lattice import VPC_LATTICE_V1, VPC_LATTICE_V2
-from .other import describe_non_http
 
-# In the order they are tried; each test is exact, so the order only matters for speed.
-SOURCES: tuple[Source, ...] = (
-    ALB,
-    API_GATEWAY_HTTP_V2,
-    FUNCTION_URL,
-    VPC_LATTICE_V2,
-    VPC_LATTICE_V1,
-    API_GATEWAY_HTTP_V1,
-    API_GATEWAY_REST,
-)
+_all_sources: tuple[Source, ...] = ()
+
+
+def all_sources() -> tuple[Source, ...]:
+    """Every source, in the order they are tried; each test is exact, so the order only matters
+    for speed."""
+    global _all_sources  # noqa: PLW0603 (filled once, on the first event that is not ALB's)
+    if not _all_sources:
+        from .apigateway_v1 import API_GATEWAY_HTTP_V1, API_GATEWAY_REST
+        from .apigateway_v2 import API_GATEWAY_HTTP_V2, FUNCTION_URL
+        from .lattice import VPC_LATTICE_V1, VPC_LATTICE_V2
+
+        _all_sources = (
+            ALB,
+            API_GATEWAY_HTTP_V2,
+            FUNCTION_URL,
+            VPC_LATTICE_V2,
+            VPC_LATTICE_V1,
+            API_GATEWAY_HTTP_V1,
+            API_GATEWAY_REST,
+        )
+    return _all_sources
 
 
 def find_source(event: object) -> Source:
     """The source whose events look like ``event``, or UnsupportedEvent saying what it saw."""
-    for source in SOURCES:
+    if ALB.matches(event):
+        return ALB
+    for source in all_sources():
         if source.matches(event):
             return source
     raise UnsupportedEvent(describe_unsupported(event))
@@ -38,10 +52,12 @@ def find_source(event: object) -> Source:
 def describe_unsupported(event: object) -> str:
     """What the event looks like, for the error: its keys and those of its requestContext (never
     its values, which may hold secrets)."""
-    served = ", ".join(source.label for source in SOURCES)
+    served = ", ".join(source.label for source in all_sources())
     misuse = describe_misuse(event)
     if misuse:
         return misuse
+    from .other import describe_non_http  # only when an event is refused
+
     kind = describe_non_http(event)
     if kind:
         return (
@@ -76,7 +92,7 @@ def _closest_source(event: dict[object, object]) -> tuple[Source, list[str]] | N
     registry's order), and those it lacks; None when it has none of any source's."""
     best: tuple[Source, list[str]] | None = None
     best_count = 0
-    for source in SOURCES:
+    for source in all_sources():
         missing = [key for key in source.known_by if not _has(event, key)]
         count = len(source.known_by) - len(missing)
         if count > best_count:
@@ -116,4 +132,4 @@ def describe_misuse(event: object) -> str | None:
     return None
 
 
-__all__ = ["SOURCES", "Source", "describe_misuse", "describe_unsupported", "find_source"]
+__all__ = ["Source", "all_sources", "describe_misuse", "describe_unsupported", "find_source"]

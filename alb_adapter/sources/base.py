@@ -28,16 +28,22 @@ class Source:
     ``matches`` must be cheap and exact (it runs on every invocation, before any parsing) and must
     not claim another source's events: the registry in ``alb_adapter/sources/__init__.py`` tries
     the sources in a documented order and takes the first that matches.
+
+    ``codec`` returns the source's ``(parse_event, render_response)``, importing their modules:
+    it is called on the first use of either, so a function serves one front door without
+    importing the parsers of the six others at cold start (each package's ``detect`` module holds
+    only its ``matches``).
     """
 
     __slots__ = (
+        "_codec",
+        "_parse_event",
+        "_render_response",
         "description",
         "known_by",
         "label",
         "matches",
         "name",
-        "parse_event",
-        "render_response",
     )
 
     def __init__(
@@ -47,17 +53,34 @@ class Source:
         label: str,
         description: str,
         matches: Matches,
-        parse_event: ParseEvent,
-        render_response: RenderResponse,
+        codec: Callable[[], tuple[ParseEvent, RenderResponse]],
         known_by: tuple[str, ...] = (),
     ) -> None:
         self.name = name
         self.label = label
         self.description = description
         self.matches = matches
-        self.parse_event = parse_event
-        self.render_response = render_response
+        self._codec = codec
+        self._parse_event: ParseEvent | None = None
+        self._render_response: RenderResponse | None = None
         self.known_by = known_by
+
+    @property
+    def parse_event(self) -> ParseEvent:
+        """Event -> Request (InvalidEvent naming the field when the event is malformed)."""
+        return self._parse_event or self._load()[0]
+
+    @property
+    def render_response(self) -> RenderResponse:
+        """Response -> the dict this source's service accepts."""
+        return self._render_response or self._load()[1]
+
+    def _load(self) -> tuple[ParseEvent, RenderResponse]:
+        # Two threads may both load: the import system serialises the imports, and both then
+        # store the same two functions.
+        parse_event, render_response = self._codec()
+        self._parse_event, self._render_response = parse_event, render_response
+        return parse_event, render_response
 
     def __repr__(self) -> str:
         return f"<Source {self.name}: {self.description}>"

@@ -31,12 +31,8 @@ from alb_adapter.model import Request, Response
 from alb_adapter.sources import find_source
 from alb_adapter.sources.apigateway_v1 import API_GATEWAY_HTTP_V1, API_GATEWAY_REST, service
 from alb_adapter.sources.apigateway_v1 import request as v1_request
-from alb_adapter.sources.apigateway_v1.request import (
-    is_http_v1_event,
-    is_rest_event,
-    parse_http_v1_event,
-    parse_rest_event,
-)
+from alb_adapter.sources.apigateway_v1.detect import is_http_v1_event, is_rest_event
+from alb_adapter.sources.apigateway_v1.request import parse_http_v1_event, parse_rest_event
 from alb_adapter.sources.apigateway_v1.response import APIGW_V1_MAX_JSON_BYTES, render_response
 from alb_adapter.testing import LambdaContext
 from alb_adapter.wsgi import build_environ

@@ -28,10 +28,10 @@ from alb_adapter import (
 )
 from alb_adapter.errors import AppError, ResponseTooLarge
 from alb_adapter.model import Request, Response
-from alb_adapter.sources import SOURCES, find_source
+from alb_adapter.sources import all_sources, find_source
 from alb_adapter.sources.apigateway_v2 import API_GATEWAY_HTTP_V2, FUNCTION_URL, service
 from alb_adapter.sources.apigateway_v2 import request as v2_request
-from alb_adapter.sources.apigateway_v2.request import is_function_url_event, is_http_api_event
+from alb_adapter.sources.apigateway_v2.detect import is_function_url_event, is_http_api_event
 from alb_adapter.sources.apigateway_v2.response import PAYLOAD_V2_MAX_JSON_BYTES, render_response
 from tests.support import ALB_EVENTS, LAMBDA_EVENTS, SECRET
 
@@ -490,7 +490,9 @@ def test_an_undecodable_body_is_a_400_in_this_format(handler_class: Any) -> None
 @pytest.mark.parametrize("name", MY_REQUESTS)
 def test_every_event_of_these_types_is_recognised(name: str) -> None:
     evt = load(name)
-    assert [source for source in SOURCES if source.matches(evt)] == [MY_TYPES[file_type(name)]]
+    assert [source for source in all_sources() if source.matches(evt)] == [
+        MY_TYPES[file_type(name)]
+    ]
 
 
 @needs_corpus

@@ -21,14 +21,10 @@ from hypothesis import strategies as st
 from alb_adapter import ASGIHandler, Config, InvalidBody, InvalidEvent, WSGIHandler
 from alb_adapter.errors import AppError, InvalidResponse, ResponseTooLarge
 from alb_adapter.model import Request, Response
-from alb_adapter.sources import SOURCES, find_source
+from alb_adapter.sources import all_sources, find_source
 from alb_adapter.sources.lattice import VPC_LATTICE_V1, VPC_LATTICE_V2, service
-from alb_adapter.sources.lattice.request import (
-    is_lattice_v1_event,
-    is_lattice_v2_event,
-    parse_v1_event,
-    parse_v2_event,
-)
+from alb_adapter.sources.lattice.detect import is_lattice_v1_event, is_lattice_v2_event
+from alb_adapter.sources.lattice.request import parse_v1_event, parse_v2_event
 from alb_adapter.sources.lattice.response import LATTICE_MAX_JSON_BYTES, render_response
 from tests.support import ALB_EVENTS, LAMBDA_EVENTS, SECRET, logged_above_debug, simple_app
 
@@ -224,7 +220,7 @@ def test_detection_is_exact(event: Any, v1: bool, v2: bool) -> None:
 
 
 def test_registered_v2_before_v1_and_after_alb() -> None:
-    names = [source.name for source in SOURCES]
+    names = [source.name for source in all_sources()]
     assert names.index("alb") < names.index("vpc-lattice-v2") < names.index("vpc-lattice-v1")
     assert VPC_LATTICE_V1.label == "VPC Lattice (V1)"
     assert VPC_LATTICE_V2.label == "VPC Lattice (V2)"

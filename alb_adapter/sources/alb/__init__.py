@@ -16,8 +16,10 @@ ALB = Source(
     label="ALB",
     description="Application Load Balancer (requestContext.elb)",
     matches=is_alb_event,
-    parse_event=parse_event,
-    render_response=render_response,
+    # Loaded with the package: ALB is the front door this library is for, and its parsers are
+    # better imported in the init phase (which SnapStart and provisioned concurrency run ahead of
+    # time) than in the first request.
+    codec=lambda: (parse_event, render_response),
     known_by=("httpMethod", "path", "requestContext.elb"),
 )
 

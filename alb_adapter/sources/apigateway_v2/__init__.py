@@ -3,23 +3,41 @@ knows their JSON.
 
 The two services share one event and one response schema; they differ in what ``rawPath`` holds
 (decoded with the stage for an HTTP API, raw for a Function URL) and in the cookies they send, so
-each is its own Source. ``request`` (event -> Request) and ``response`` (Response -> dict) run in
-every invocation; ``service`` is the services' own side (building events, reading answers), used
-by tests and local tools, never inside Lambda. The rules: docs/sources/apigateway_v2.md.
+each is its own Source. ``detect`` recognises their events; ``request`` (event -> Request) and
+``response`` (Response -> dict) run in every invocation, imported with the first event of their
+kind; ``service`` is the services' own side (building events, reading answers), used by tests and
+local tools, never inside Lambda. The rules: docs/sources/apigateway_v2.md.
 """
 
 from __future__ import annotations
 
 from ..base import Source
-from .request import (
+from .detect import (
     FUNCTION_URL_SOURCE_NAME,
     HTTP_API_SOURCE_NAME,
     is_function_url_event,
     is_http_api_event,
-    parse_function_url_event,
-    parse_http_api_event,
 )
-from .response import render_response
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
+
+if TYPE_CHECKING:
+    from ..base import ParseEvent, RenderResponse
+
+
+def _http_api_codec() -> tuple[ParseEvent, RenderResponse]:
+    from .request import parse_http_api_event
+    from .response import render_response
+
+    return parse_http_api_event, render_response
+
+
+def _function_url_codec() -> tuple[ParseEvent, RenderResponse]:
+    from .request import parse_function_url_event
+    from .response import render_response
+
+    return parse_function_url_event, render_response
+
 
 API_GATEWAY_HTTP_V2 = Source(
     name=HTTP_API_SOURCE_NAME,
@@ -29,8 +47,7 @@ API_GATEWAY_HTTP_V2 = Source(
         "*.lambda-url.*)"
     ),
     matches=is_http_api_event,
-    parse_event=parse_http_api_event,
-    render_response=render_response,
+    codec=_http_api_codec,
     known_by=("version", "rawPath", "rawQueryString", "requestContext.http"),
 )
 
@@ -42,8 +59,7 @@ FUNCTION_URL = Source(
         "*.lambda-url.*)"
     ),
     matches=is_function_url_event,
-    parse_event=parse_function_url_event,
-    render_response=render_response,
+    codec=_function_url_codec,
     known_by=(
         "version",
         "rawPath",
