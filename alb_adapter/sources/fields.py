@@ -287,6 +287,31 @@ def stage_prefix(
     return b""
 
 
+# Characters of an IPv4 or IPv6 address (a cheap test: ``ipaddress`` costs a cold-start import).
+_ADDRESS_BYTES = b"0123456789abcdefABCDEF.:"
+
+
+def service_address(source_ip: object, field: str) -> tuple[str, int] | None:
+    """The client address an API Gateway service writes in ``field`` (``sourceIp``): the address
+    it saw itself, never the X-Forwarded-For header a client can write. No port is given.
+
+    What is not an address gives no client: the console's test invocations send
+    ``test-invoke-source-ip``, and samples carry placeholders (``IP``, ``192.168.0.1/32``).
+    Anything but a string (or null) is a malformed event.
+    """
+    if source_ip is None:
+        return None
+    if type(source_ip) is not str:
+        raise InvalidEvent(field, must_be("a string", source_ip))
+    if (
+        not source_ip.isascii()
+        or not (":" in source_ip or "." in source_ip)
+        or source_ip.encode("ascii").translate(None, _ADDRESS_BYTES)
+    ):
+        return None
+    return source_ip, 0
+
+
 def client_from_forwarded_for(forwarded_for: str, trusted_hops: int) -> tuple[str, int] | None:
     """The client address from X-Forwarded-For, trusting only the last ``trusted_hops`` entries
     (rule 6).

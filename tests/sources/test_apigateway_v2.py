@@ -5,6 +5,7 @@ own side, and rendering (docs/sources/apigateway_v2.md)."""
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import logging
 import os
@@ -597,6 +598,14 @@ def expected_path(evt: dict[str, Any], source: str) -> bytes:
     return unquote_to_bytes(raw) if source == "function-url" else raw.encode()
 
 
+def expected_client(source_ip: str | None) -> str:
+    """The service's own address for the client, when it is one (samples write ``IP``)."""
+    try:
+        return str(ipaddress.ip_address(source_ip or ""))
+    except ValueError:
+        return ""
+
+
 def expected_cookie(evt: dict[str, Any]) -> str | None:
     """Every cookie the client sent, once: `cookies`, then what a cookie header adds."""
     crumbs = list(evt.get("cookies") or [])
@@ -630,7 +639,7 @@ def test_every_real_event_through_both_handlers(name: str, handler: Any) -> None
         "path": path.removeprefix(script_name),
         "query": evt.get("rawQueryString") or "",  # every one is URL-safe as sent
         "cookie": expected_cookie(evt),
-        "client": evt["requestContext"]["http"].get("sourceIp") or "",
+        "client": expected_client(evt["requestContext"]["http"].get("sourceIp")),
         "body": base64.b64encode(
             base64.b64decode(body) if evt.get("isBase64Encoded") else body.encode()
         ).decode(),
@@ -1058,3 +1067,27 @@ def test_an_oversized_answer_is_a_502_that_says_why() -> None:
     assert answer["statusCode"] == 502
     assert str(answer["body"]).startswith("Bad Gateway: the response is larger than")
     assert set(answer) == {"statusCode", "headers", "cookies", "isBase64Encoded", "body"}
+
+
+@pytest.mark.parametrize("function_url", [False, True], ids=["http-api", "function-url"])
+@pytest.mark.parametrize(
+    ("source_ip", "client"),
+    [
+        ("198.51.100.7", ("198.51.100.7", 0)),
+        ("2001:db8::1", ("2001:db8::1", 0)),
+        ("test-invoke-source-ip", None),  # the console's test button
+        ("IP", None),  # samples' placeholder
+        ("192.168.0.1/32", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_the_client_is_the_source_ip_when_it_is_an_address_never_x_forwarded_for(
+    function_url: bool, source_ip: str | None, client: tuple[str, int] | None
+) -> None:
+    # The same reader as payload 1.0's (sources/fields.py, service_address).
+    event = event_for(
+        "GET", "/", [("x-forwarded-for", "6.6.6.6, 203.0.113.9")], function_url=function_url
+    )
+    event["requestContext"]["http"]["sourceIp"] = source_ip
+    assert parse(event).client == client

@@ -28,6 +28,7 @@ from ..fields import (
     parse_method,
     parse_path,
     read_body,
+    service_address,
     stage_prefix,
 )
 from .detect import HTTP_V1_SOURCE_NAME, REST_SOURCE_NAME
@@ -37,9 +38,6 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold sta
 if TYPE_CHECKING:
     from ...config import Config
     from ...model import Headers
-
-# Characters of an IPv4 or IPv6 address (a cheap test: ``ipaddress`` costs a cold-start import).
-_ADDRESS_BYTES = b"0123456789abcdefABCDEF.:"
 
 
 # --------------------------------------------------------------------------- the two formats
@@ -322,25 +320,9 @@ def form_encode(text: str) -> str:
 
 
 def _client(identity: object) -> tuple[str, int] | None:
-    """``requestContext.identity.sourceIp``: the address the service itself saw, never the
-    X-Forwarded-For header a client can write. No port is given.
-
-    The console's test invocations send ``test-invoke-source-ip`` there, and samples carry
-    placeholders (``IP``, ``192.168.0.1/32``): what is not an address gives no client.
-    """
+    """``requestContext.identity.sourceIp`` (``service_address``)."""
     if identity is None:
         return None
     if type(identity) is not dict:
         raise InvalidEvent("requestContext.identity", must_be("an object", identity))
-    source_ip = identity.get("sourceIp")
-    if source_ip is None:
-        return None
-    if type(source_ip) is not str:
-        raise InvalidEvent("requestContext.identity.sourceIp", must_be("a string", source_ip))
-    if (
-        not source_ip.isascii()
-        or not (":" in source_ip or "." in source_ip)
-        or source_ip.encode("ascii").translate(None, _ADDRESS_BYTES)
-    ):
-        return None
-    return source_ip, 0
+    return service_address(identity.get("sourceIp"), "requestContext.identity.sourceIp")

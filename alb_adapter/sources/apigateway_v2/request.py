@@ -24,6 +24,7 @@ from ..fields import (
     parse_path,
     query_text,
     read_body,
+    service_address,
     stage_prefix,
 )
 from .detect import (
@@ -200,12 +201,5 @@ def _with_cookies(headers: list[tuple[str, str]], cookies: list[str]) -> Headers
 
 
 def _client(source_ip: object) -> tuple[str, int] | None:
-    """``requestContext.http.sourceIp``: the address the service itself saw, never the
-    X-Forwarded-For header a client can write. No port is given."""
-    if source_ip is None or source_ip == "":
-        return None
-    field = "requestContext.http.sourceIp"
-    if type(source_ip) is not str:
-        raise InvalidEvent(field, must_be("a string", source_ip))
-    check_text(source_ip, field)
-    return source_ip, 0
+    """``requestContext.http.sourceIp`` (``service_address``)."""
+    return service_address(source_ip, "requestContext.http.sourceIp")
