@@ -167,6 +167,23 @@ def _import_file(path: Path, spec: str) -> Any:
     return module
 
 
+def _is_lambda_handler(obj: Any) -> bool:
+    """Whether ``obj`` is called as ``(event, context)`` rather than as a WSGI app.
+
+    A function is a Lambda handler unless its first parameter is named as WSGI's environ. Any
+    other callable (an instance with ``__call__``: Flask, Django's WSGIHandler, but also another
+    adapter's handler object, such as Mangum's) is one only when its parameters say so: the first
+    named ``event`` or the second ``context``; otherwise it is taken for a WSGI app, as before.
+    """
+    try:
+        parameters = list(inspect.signature(obj).parameters)
+    except (TypeError, ValueError):  # no signature to read (some builtins): a WSGI app
+        return False
+    if inspect.isfunction(obj) or inspect.ismethod(obj):
+        return parameters[:1] not in (["environ"], ["env"], ["environment"])
+    return parameters[:1] == ["event"] or parameters[1:2] == ["context"]
+
+
 def _is_asgi(obj: Any) -> bool:
     if inspect.iscoroutinefunction(obj):
         return True
@@ -192,15 +209,13 @@ def as_handler(obj: Any, spec: str = "target", **handler_options: Any) -> Any:
 
         log.info("%s is an ASGI app: serving it through ASGIHandler", spec)
         return ASGIHandler(obj, **handler_options)
-    if inspect.isfunction(obj) or inspect.ismethod(obj):
-        parameters = list(inspect.signature(obj).parameters)
-        if parameters[:1] not in (["environ"], ["env"], ["environment"]):
-            if handler_options:
-                raise TargetLoadError(
-                    f"{spec} looks like a Lambda handler (event, context); "
-                    f"{', '.join(sorted(handler_options))} cannot reach it"
-                )
-            return obj  # a plain Lambda handler function
+    if _is_lambda_handler(obj):
+        if handler_options:
+            raise TargetLoadError(
+                f"{spec} looks like a Lambda handler (event, context); "
+                f"{', '.join(sorted(handler_options))} cannot reach it"
+            )
+        return obj  # a plain Lambda handler, or another adapter's (a Mangum object)
     from ..wsgi import WSGIHandler
 
     log.info("%s is a WSGI app: serving it through WSGIHandler", spec)

@@ -7,6 +7,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -124,6 +125,35 @@ def test_a_plain_handler_refuses_handler_options() -> None:
 
     with pytest.raises(TargetLoadError, match="looks like a Lambda handler"):
         as_handler(handler, "x", base_path="/a")
+
+
+def test_a_handler_object_of_another_adapter_is_served_as_it_is() -> None:
+    mangum = pytest.importorskip("mangum")
+    from starlette.applications import Starlette
+
+    handler = mangum.Mangum(Starlette(), lifespan="off")
+    assert as_handler(handler, "x") is handler
+    with pytest.raises(TargetLoadError, match="looks like a Lambda handler"):
+        as_handler(handler, "x", base_path="/a")
+
+
+class EventContextCallable:
+    def __call__(self, event: object, context: object) -> object:
+        return {}
+
+
+class WSGICallable:
+    def __call__(self, environ: object, start_response: Any) -> list[bytes]:
+        start_response("200 OK", [])
+        return [b"ok"]
+
+
+def test_a_callable_object_is_told_apart_by_its_parameters() -> None:
+    handler = EventContextCallable()
+    assert as_handler(handler, "x") is handler
+    served = as_handler(WSGICallable(), "x")
+    assert isinstance(served, WSGIHandler)
+    served.close()
 
 
 def test_a_file_never_replaces_a_module_of_the_same_name(tmp_path: Path) -> None:
