@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     import socket
     from collections.abc import Callable, Sequence
 
+    import uvicorn
+
     from .emulator.app import ALBEmulator
     from .emulator.invocation import Outcome
     from .emulator.rules import ListenerConfig
@@ -268,6 +270,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="the runtime client in each environment: AWS's awslambdaric when installed "
         "(alb-adapter[runtime]), else the built-in one (auto)",
     )
+    serve.add_argument(
+        "--inspect",
+        nargs="?",
+        const="",
+        default="",
+        type=_inspect_address,
+        metavar="PORT",
+        help="serve the request inspector on 127.0.0.1:PORT (on by default, on the listener's "
+        "port + 1, else a free one; 0: any free port; also HOST:PORT, HOST a loopback address)",
+    )
+    serve.add_argument(
+        "--no-inspect", action="store_true", help="no inspector: nothing recorded, no second port"
+    )
+    serve.add_argument(
+        "--inspect-keep",
+        type=_keep,
+        default=200,
+        metavar="N",
+        help="the requests the inspector keeps, the oldest dropped first (200)",
+    )
     serve.add_argument("--log-level", choices=LOG_LEVELS, default="info", help="what to log (info)")
 
     invoke = commands.add_parser(
@@ -404,6 +426,33 @@ def _port(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"port {port} is not between 0 and 65535")
     return port
+
+
+def _inspect_address(text: str) -> tuple[str, int | None]:
+    """``--inspect``'s value: ``PORT`` or ``HOST:PORT`` (a loopback host), or nothing (the
+    default port: None)."""
+    if not text:
+        return "127.0.0.1", None
+    host, colon, port = text.rpartition(":")
+    host = host.strip("[]") if colon else "127.0.0.1"
+    from .emulator.inspector.web import is_loopback_host
+
+    if not is_loopback_host(host):
+        raise argparse.ArgumentTypeError(
+            f"{host} is not a loopback address: the inspector shows cookies and authorization "
+            "headers, so it listens on this machine only (127.0.0.1, ::1, localhost)"
+        )
+    return host, _port(port)
+
+
+def _keep(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 100_000:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 100000, not {text!r}")
+    return value
 
 
 def _assignment(flag: str, form: str) -> Callable[[str], tuple[str, str]]:
@@ -913,6 +962,8 @@ def _serve_options(args: argparse.Namespace) -> ServeOptions:
             "give a TARGET ('module:attr', 'path/to/file.py:attr' or 'file.function'), "
             f"--config rules.toml or --template template.yaml (see '{PROG} serve --help')"
         )
+    if args.no_inspect and args.inspect[1] is not None:
+        raise CLIError("give --inspect PORT or --no-inspect, not both")
     return {
         "target": args.target,
         "config": args.config,
@@ -923,6 +974,7 @@ def _serve_options(args: argparse.Namespace) -> ServeOptions:
         "environments": args.environments,
         "concurrency": args.concurrency,
         "runtime_client": args.runtime_client,
+        "inspect_keep": None if args.no_inspect else args.inspect_keep,
     }
 
 
@@ -994,16 +1046,21 @@ def _serve(args: argparse.Namespace) -> int:
         handler_options=options["handler_options"],
         environments=args.environments,
         runtime_client=args.runtime_client,
+        inspect_keep=options.get("inspect_keep"),
     )
     emulator = server.config.app
     assert isinstance(emulator, ALBEmulator)
-    # The port first: a busy one is reported before any environment process is started.
+    # The ports first: a busy one is reported before any environment process is started.
     sock = _listen(args.host, args.port)
+    sockets = [sock]
     try:
+        if emulator.recorder is not None:
+            sockets.append(_listen_inspector(server, args.inspect, sock.getsockname()[1]))
         # Loaded now, in the main thread; the emulator's startup then loads only what is missing.
         _load_targets(emulator)
     except BaseException:
-        sock.close()
+        for bound in sockets:
+            bound.close()
         raise
     if args.reload:
         emulator.unload()  # the worker process imports them afresh
@@ -1014,14 +1071,49 @@ def _serve(args: argparse.Namespace) -> int:
         f"{_describe(options, config, template=args.template)}",
         flush=True,
     )
+    if emulator.inspector_url is not None:
+        # On stderr, with the log: stdout keeps its one line, which scripts read.
+        print(f"inspector: {emulator.inspector_url}", file=sys.stderr, flush=True)
     try:
         if args.reload:
-            serve_reloading(options, sock, host=args.host, watch=Path.cwd())
+            inspector_sock = sockets[1] if len(sockets) > 1 else None
+            serve_reloading(
+                options, sock, host=args.host, watch=Path.cwd(), inspector_sock=inspector_sock
+            )
             return EXIT_OK
-        server.run(sockets=[sock])
+        server.run(sockets=sockets)
     finally:
-        sock.close()
+        for bound in sockets:
+            bound.close()
     return EXIT_OK if server.started else EXIT_ERROR
+
+
+def _listen_inspector(
+    server: uvicorn.Server, address: tuple[str, int | None], listener_port: int
+) -> socket.socket:
+    """The inspector's socket: the port asked for, else the listener's port + 1, else (that
+    one busy, or the listener's port the last) any free one."""
+    import errno
+
+    from .emulator.server import bind_inspector
+
+    host, port = address
+    if port is None:
+        default = listener_port + 1 if listener_port < 65535 else 0
+        try:
+            return bind_inspector(server, host, default)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise CLIError(f"cannot listen on {host}:{default}: {exc.strerror}") from None
+            return bind_inspector(server, host, 0)
+    try:
+        return bind_inspector(server, host, port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise CLIError(
+                f"the inspector's port {port} on {host} is already in use; try --inspect 0"
+            ) from None
+        raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 def _load_targets(emulator: ALBEmulator) -> None:

@@ -8,7 +8,8 @@ repository root:
 1. `python -m build`: the sdist, then the wheel built from the sdist (so a file missing from the
    sdist fails here too); `twine check --strict` on both.
 2. Their file lists, exactly: the wheel holds the package and nothing else (no tests, examples or
-   benchmarks), with `py.typed` and the licence; the sdist holds what it takes to build and test it.
+   benchmarks), with `py.typed`, the inspector's page (WHEEL_DATA) and the licence; the sdist
+   holds what it takes to build and test it.
 3. A fresh venv with the wheel (not editable) and its `local` extra, and release/test_installed.py
    run from outside the source tree against it.
 4. The Flask example's deployment folder built with the commands its README gives, and its handler
@@ -36,6 +37,14 @@ SDIST_TREES = ("alb_adapter", "tests", "examples", "benchmarks", "docs")
 SDIST_FILES = ("README.md", "LICENSE", "CHANGELOG.md", "pyproject.toml", "MANIFEST.in")
 SDIST_GENERATED = {"PKG-INFO", "setup.cfg"}
 WHEEL_METADATA = {"METADATA", "WHEEL", "RECORD", "entry_points.txt", "top_level.txt"}
+# Package data the wheel must carry (pyproject.toml's package-data): without them the inspector
+# of `alb-adapter serve` has no page.
+WHEEL_DATA = (
+    "alb_adapter/py.typed",
+    "alb_adapter/emulator/inspector/static/index.html",
+    "alb_adapter/emulator/inspector/static/inspector.css",
+    "alb_adapter/emulator/inspector/static/inspector.js",
+)
 
 
 def run(*command: str | Path, cwd: Path = ROOT, env: dict[str, str] | None = None) -> str:
@@ -68,8 +77,9 @@ def check_wheel(wheel: Path, version: str) -> None:
     expected = tracked("alb_adapter") | {f"{dist_info}/{name}" for name in WHEEL_METADATA}
     expected.add(f"{dist_info}/licenses/LICENSE")
     report("wheel", names, expected)
-    if "alb_adapter/py.typed" not in names:
-        raise SystemExit("the wheel has no alb_adapter/py.typed")
+    for data in WHEEL_DATA:
+        if data not in names:
+            raise SystemExit(f"the wheel has no {data}")
     entry_points = zipfile.ZipFile(wheel).read(f"{dist_info}/entry_points.txt").decode()
     for needed in ("alb-adapter = alb_adapter.cli:main", "alb_adapter.testing.pytest_plugin"):
         if needed not in entry_points:

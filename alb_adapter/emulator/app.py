@@ -10,6 +10,13 @@ A Lambda target runs in one of two ways (``Target.environments``, else the emula
 Runtime API, as Lambda runs functions (``environments.EnvironmentPool``: what `alb-adapter serve`
 uses); or ``"thread"``, the handler called in this process, one invocation at a time
 (``LambdaTarget``: fast, and what the tests of the emulator itself use).
+
+With a ``recorder`` (``inspector/record.py``), each request is also recorded for the inspector:
+the listener's evaluation, the event, the function's raw answer and ALB's notes on it, its log
+lines. Without one the per-request path checks ``exchange is not None`` at each of those points
+and does nothing else (docs/emulator.md, "The inspector", gives the measured cost of recording).
+The inspector's page is served by this same app on a second socket (``inspector_address``): a
+request is the inspector's when it arrived on that socket, never on the listener's.
 """
 
 from __future__ import annotations
@@ -43,6 +50,8 @@ from .invocation import (
     event_or_error,
     invoke,
     is_websocket_upgrade,
+    judge,
+    judgement_notes,
     lambda_refusal,
     listener_refusal,
     response_head,
@@ -56,12 +65,14 @@ from .rules import (
     Redirect,
     RuleRequest,
     Target,
+    describe_action,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, MutableMapping
 
     from .auth import LocalSignIn
+    from .inspector.record import Exchange, Recorder
 
     Scope = MutableMapping[str, Any]
     Message = MutableMapping[str, Any]
@@ -85,23 +96,37 @@ class LambdaTarget:
         self.target = target
         self.handler = handler
         self.lock = asyncio.Lock()
+        self.invoked = False  # its first invocation after load is its cold start
 
-    async def invoke(self, event: dict[str, object]) -> Outcome:
+    async def invoke(self, event: dict[str, object], exchange: Exchange | None = None) -> Outcome:
+        """One invocation; with ``exchange``, recorded there (cold start, raw answer, ALB's
+        notes, and the log lines and output of the handler's thread)."""
         target = self.target
         async with self.lock:
+            judge_answer = None
+            if exchange is not None:
+                exchange.cold_start = not self.invoked
+                exchange.environment = "in-process (thread)"
+                judge_answer = _recording_judge(exchange, target.multi_value_headers)
+            self.invoked = True
             try:
-                return await asyncio.wait_for(
-                    asyncio.to_thread(
-                        invoke,
-                        self.handler,
-                        event,
-                        multi_value_headers=target.multi_value_headers,
-                        timeout=target.timeout,
-                        function_name=target.name,
-                    ),
-                    # A little slack: the thread reports an overrun itself when it can.
-                    timeout=target.timeout + 1.0,
+                call = asyncio.to_thread(
+                    invoke,
+                    self.handler,
+                    event,
+                    multi_value_headers=target.multi_value_headers,
+                    timeout=target.timeout,
+                    function_name=target.name,
+                    judge_answer=judge_answer,
                 )
+                # A little slack: the thread reports an overrun itself when it can.
+                wait = target.timeout + 1.0
+                if exchange is None:
+                    return await asyncio.wait_for(call, timeout=wait)
+                from .inspector.record import capturing
+
+                with capturing(exchange):  # the thread to_thread starts inherits the context
+                    return await asyncio.wait_for(call, timeout=wait)
             except TimeoutError:
                 return alb_error(
                     502, f"the function did not answer within its {target.timeout:g} s timeout"
@@ -131,8 +156,15 @@ class ALBEmulator:
         runtime_client: RuntimeClient = "auto",
         shutdown_grace: float = SHUTDOWN_GRACE_SECONDS,
         keep_serving_broken_targets: bool = False,
+        recorder: Recorder | None = None,
     ):
         self.config = config
+        # The inspector's store (inspector/record.py), its ASGI app (inspector/web.py, attached
+        # by server.build_server), and the socket address it is served on (set by whoever binds
+        # that socket: server.bind_inspector).
+        self.recorder = recorder
+        self.inspector: Callable[[Scope, Receive, Send], Awaitable[None]] | None = None
+        self.inspector_address: tuple[str, int] | None = None
         # serve --reload: a function that fails to load (a syntax error being fixed) answers an
         # explained 502 until the next reload, instead of the server failing to start and
         # leaving requests hanging on the listening socket.
@@ -189,6 +221,7 @@ class ALBEmulator:
                 handler_options=self.handler_options,
                 runtime_client=self.runtime_client,
                 shutdown_grace=self.shutdown_grace,
+                recording=self.recorder is not None,
             )
             pool.start()
             self.pools[name] = pool
@@ -220,6 +253,8 @@ class ALBEmulator:
         # In a worker thread: an ASGIHandler runs its app's lifespan on its own loop, which cannot
         # run in a thread whose loop (uvicorn's) is already running.
         await asyncio.to_thread(self.load)
+        if self.recorder is not None:
+            self.recorder.start_capture()
         # Per-request timeouts come from each target's own setting.
         self.http = httpx.AsyncClient(follow_redirects=False, timeout=None)  # noqa: S113
         for target in self.config.targets.values():
@@ -238,12 +273,25 @@ class ALBEmulator:
         await close_pools_async(pools)
         if self.sign_in is not None:
             self.sign_in.withdraw_key()
+        if self.recorder is not None:
+            self.recorder.stop_capture()
+
+    @property
+    def inspector_url(self) -> str | None:
+        """The inspector's page, once its socket is bound."""
+        if self.inspector_address is None:
+            return None
+        host, port = self.inspector_address[:2]
+        return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         elif scope["type"] == "http":
-            await self._http(scope, receive, send)
+            if self.inspector is not None and _arrived_on(scope, self.inspector_address):
+                await self.inspector(scope, receive, send)
+            else:
+                await self._http(scope, receive, send)
         else:  # a WebSocket handshake reaching us (uvicorn's ws enabled): ALB refuses it
             await send({"type": "websocket.close", "code": 1008})
 
@@ -291,22 +339,44 @@ class ALBEmulator:
             port=server[1] or 80,
         )
         body_size = MAX_REQUEST_BODY_BYTES + 1 if too_big else len(body)
+        exchange = None
+        if self.recorder is not None:
+            exchange = self.recorder.begin(
+                client=(client[0], client[1]),
+                server=(server[0], server[1]),
+                method=method,
+                target=request_target,
+                headers=headers,
+                body=body,
+                replay_of=scope.get("extensions", {}).get("alb_adapter.replay_of"),
+            )
         outcome = listener_refusal(method, headers, body_size, request_target=request_target)
         target_name = "-"
+        if outcome is not None and exchange is not None:
+            exchange.refusal = "answered by ALB before the listener rules"
         if outcome is None and self.sign_in is not None:
             outcome = self.sign_in.answer(request, body)  # its sign-in pages and public key
+            if outcome is not None and exchange is not None:
+                exchange.refusal = "a page of the local sign-in (emulator/auth.py), not a rule's"
         if outcome is None:
-            rule, action = self.config.select(request)
+            if exchange is None:
+                rule, action = self.config.select(request)
+            else:
+                rule, action, exchange.trace = self.config.explain(request)
+                exchange.rule = "default" if rule is None else f"priority {rule.priority}"
+                exchange.action = describe_action(action)
             if rule is not None and rule.authenticate is not None:
                 assert self.sign_in is not None  # made for any config with an authenticate rule
                 request, outcome = self.sign_in.authenticate(rule.authenticate, request)
         if outcome is None:
             if isinstance(action, Forward):
                 target_name = action.choose()
+                if exchange is not None:
+                    exchange.target_name = target_name
                 if self.config.targets[target_name].handler is not None:  # a Lambda target
                     outcome = lambda_refusal(headers)
                 if outcome is None:
-                    outcome = await self._forward(target_name, request, query, body)
+                    outcome = await self._forward(target_name, request, query, body, exchange)
             elif isinstance(action, Redirect):
                 outcome = _redirect(action, request)
             else:
@@ -322,9 +392,22 @@ class ALBEmulator:
             log.warning(
                 "%s %s: ALB answered %d: %s", method, raw_path, outcome.status, outcome.reason
             )
-        await _respond(send, outcome)
+        head = _head(outcome)
+        if exchange is not None:
+            assert self.recorder is not None
+            text_head = [(k.decode("latin-1"), v.decode("utf-8", "replace")) for k, v in head]
+            exchange.finish(outcome.status, outcome.reason, text_head, outcome.body, elapsed)
+            self.recorder.touch(exchange)
+        await _respond(send, outcome, head)
 
-    async def _forward(self, name: str, request: RuleRequest, query: str, body: bytes) -> Outcome:
+    async def _forward(
+        self,
+        name: str,
+        request: RuleRequest,
+        query: str,
+        body: bytes,
+        exchange: Exchange | None = None,
+    ) -> Outcome:
         target = self.config.targets[name]
         if name in self.broken:
             return alb_error(502, f"the function failed to initialise: {self.broken[name]}")
@@ -343,7 +426,11 @@ class ALBEmulator:
             )
             if isinstance(event, Outcome):
                 return event
-            return await function.invoke(event)
+            if exchange is not None:
+                exchange.sent_event(event)
+            return await function.invoke(event, exchange)
+        if exchange is not None:
+            exchange.environment = f"HTTP target {target.url}"
         assert target.url is not None
         return await self._proxy(target, request, query, body)
 
@@ -483,11 +570,33 @@ def _fixed(action: FixedResponse) -> Outcome:
     return Outcome(action.status_code, headers, action.message_body.encode("utf-8"))
 
 
-async def _respond(send: Send, outcome: Outcome) -> None:
-    # The bytes ALBClient sends too (response_head), and a Date, as uvicorn would add.
+def _arrived_on(scope: Scope, address: tuple[str, int] | None) -> bool:
+    """Whether the request came in on the socket bound to ``address``."""
+    server = scope.get("server")
+    return address is not None and server is not None and tuple(server[:2]) == address[:2]
+
+
+def _recording_judge(exchange: Exchange, multi_value_headers: bool) -> Callable[[object], Outcome]:
+    """ALB's ``judge``, also keeping the raw answer and ALB's notes on it in ``exchange``."""
+
+    def judge_answer(payload: object) -> Outcome:
+        outcome = judge(payload, multi_value_headers=multi_value_headers)
+        notes = judgement_notes(payload, outcome, multi_value_headers=multi_value_headers)
+        exchange.answered(payload, notes)
+        return outcome
+
+    return judge_answer
+
+
+def _head(outcome: Outcome) -> list[tuple[bytes, bytes]]:
+    """The bytes ALBClient sends too (response_head), and a Date, as uvicorn would add."""
     headers = response_head(outcome)
     if not any(k.lower() == "date" for k, _ in outcome.headers):
         headers.append((b"date", formatdate(usegmt=True).encode()))
+    return headers
+
+
+async def _respond(send: Send, outcome: Outcome, headers: list[tuple[bytes, bytes]]) -> None:
     with contextlib.suppress(OSError):  # the client went away
         await send({"type": "http.response.start", "status": outcome.status, "headers": headers})
         await send({"type": "http.response.body", "body": outcome.body})

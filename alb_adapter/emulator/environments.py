@@ -17,7 +17,12 @@ For each Lambda target an ``EnvironmentPool`` starts, supervises and retires the
   fresh environment, never beside the stuck one.
 - **Shutdown:** SIGTERM to every environment, SIGKILL to those still there after a grace period.
 - The function's stdout and stderr go to the emulator's log (``alb_adapter.emulator.function``),
-  each line prefixed by its environment (``account#2 pid 4242``).
+  each line prefixed by its environment (``account#2 pid 4242``). For the inspector, a recorded
+  invocation also gets the lines written during it: the emulator holds the write end of the
+  output pipe too, and when the runtime posts an invocation's result (everything the invocation
+  printed is in the pipe by then) it writes a mark there; the relay gives each line to the
+  oldest invocation whose mark it has not read yet. The next invocation cannot begin before the
+  mark is written, so no line goes to the wrong one.
 
 The runtime is ``awslambdaric`` (AWS's runtime interface client) when it is installed, else the
 emulator's own ``bootstrap`` module; both load the handler with ``loader.py``, so every handler
@@ -49,7 +54,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from .bootstrap import HANDLER_OPTIONS_ENV
-from .invocation import Outcome, alb_error, judge
+from .invocation import Outcome, alb_error, judge, judgement_notes
 from .loader import TargetLoadError
 from .rules import DEFAULT_CONCURRENCY
 from .runtime_api import (
@@ -65,6 +70,7 @@ from .runtime_api import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from .inspector.record import Exchange
     from .rules import Target
 
 log = logging.getLogger("alb_adapter.emulator")
@@ -93,6 +99,11 @@ _PLATFORM_ONLY_ENV = frozenset(
 # Set to "1" in every execution environment of the local ALB.
 LOCAL_MARKER_ENV = "ALB_ADAPTER_LOCAL"
 AWSLAMBDARIC_HANDLER = "alb_adapter.emulator.awslambdaric_entry.handler"
+# Written by the emulator into an environment's output pipe after an invocation's result (module
+# docstring); control characters, so that no line a function prints is taken for one.
+OUTPUT_MARK = b"\x1e\x1falb-adapter-invocation-end:"
+# How long a recorded invocation waits for the relay to read its mark (its last log lines).
+MARK_WAIT_SECONDS = 1.0
 
 _T = TypeVar("_T")
 
@@ -247,7 +258,14 @@ class Environment:
         self.api: RuntimeAPIServer | None = None
         self.process: subprocess.Popen[bytes] | None = None
         self.began = time.monotonic()
+        self.invocations = 0  # invocations given so far: the first is the cold start
         self._threads: list[threading.Thread] = []
+        # The inspector's side of the output (module docstring): the pipe's write end, and the
+        # recorded invocations whose mark the relay has not read, oldest first.
+        self._output_write: int | None = None
+        self._output_lock = threading.Lock()
+        self._output: Any = None  # the read end, a binary file
+        self._recorded: list[tuple[str, Exchange | None, Future[None]]] = []
 
     @property
     def name(self) -> str:
@@ -265,21 +283,31 @@ class Environment:
             daemon=True,
         )
         serving.start()
+        read_end, write_end = os.pipe()
         try:
             self.process = subprocess.Popen(  # noqa: S603 (this interpreter, fixed arguments)
                 pool.command,
                 env=runtime_environment(pool.target, self.api.address, pool.handler_options),
                 stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
+                stdout=write_end,
                 stderr=subprocess.STDOUT,
                 # Its own session: a Ctrl+C in the terminal reaches the emulator, which stops the
                 # environments itself; and their process group can be killed whole.
                 start_new_session=True,
             )
         except OSError:
+            os.close(read_end)
+            os.close(write_end)
             self.api.shutdown()
             self.api.server_close()
             raise
+        self._output = os.fdopen(read_end, "rb")
+        # Kept only while invocations are recorded; the relay sees the end of the output once
+        # the process (and what it started) and this end are closed.
+        if pool.recording:
+            self._output_write = write_end
+        else:
+            os.close(write_end)
         pool.processes.add(self.process)
         self.began = time.monotonic()
         for target, role in ((self._relay_output, "output"), (self._watch, "watch")):
@@ -291,10 +319,21 @@ class Environment:
         if closed:  # the emulator stopped while this one was starting
             self.kill()
 
-    def give(self, invocation: Invocation) -> None:
-        """Hand ``invocation`` to the runtime (its next ``next``); the caller made it busy."""
+    def give(self, invocation: Invocation, exchange: Exchange | None = None) -> Future[None] | None:
+        """Hand ``invocation`` to the runtime (its next ``next``); the caller made it busy. With
+        ``exchange``, the lines written until its result get there; the future returned is done
+        once the relay has read them all."""
         self.current = invocation
+        self.invocations += 1
+        done: Future[None] | None = None
+        if self._output_write is not None:
+            # Every invocation, recorded or not (a health check's), is marked, so that the lines
+            # of one never reach the next.
+            done = Future()
+            with self._output_lock:
+                self._recorded.append((invocation.request_id, exchange, done))
         self.inbox.put(invocation)
+        return done if exchange is not None else None
 
     def terminate(self) -> None:
         if self.process is not None:
@@ -332,6 +371,7 @@ class Environment:
             if not invocation.handed_out:
                 return 403, "InvalidStateTransition"
             self.current = None
+            self._mark(request_id)
             # Free before the client hears back: its next request may come at once, and must find
             # this environment idle rather than start (or be throttled for want of) another.
             if self.state == "busy" and not pool.closed:
@@ -348,21 +388,57 @@ class Environment:
 
     # -- supervision, in its own threads -----------------------------------------------------
 
+    def _mark(self, request_id: str) -> None:
+        """Write the end mark of a recorded invocation into the output pipe (module docstring)."""
+        with self._output_lock:
+            if self._output_write is None or not any(
+                item[0] == request_id for item in self._recorded
+            ):
+                return
+            with contextlib.suppress(OSError):
+                os.write(self._output_write, OUTPUT_MARK + request_id.encode() + b"\n")
+
+    def _close_output_write(self) -> None:
+        with self._output_lock:
+            if self._output_write is not None:
+                os.close(self._output_write)
+                self._output_write = None
+
     def _relay_output(self) -> None:
         assert self.process is not None
-        assert self.process.stdout is not None
         prefix = f"{self.label} pid {self.process.pid}"
-        for raw in self.process.stdout:
+        for received in self._output:
+            # The mark may follow a line printed without its end.
+            raw, _, mark = received.partition(OUTPUT_MARK)
             # awslambdaric ends the lines of one error report with "\r": a line each here too.
             for line in raw.decode("utf-8", "replace").splitlines():
                 function_log.info("[%s] %s", prefix, line)
-        self.process.stdout.close()
+                recorded = self._recorded
+                if recorded and recorded[0][1] is not None:
+                    recorded[0][1].log(line)
+            if mark:
+                self._marked(mark.strip().decode("ascii", "replace"))
+        self._output.close()
+        with self._output_lock:
+            recorded, self._recorded = self._recorded, []
+        for _, _, done in recorded:
+            _settle(done)
+
+    def _marked(self, request_id: str) -> None:
+        """The relay read ``request_id``'s mark: that invocation's lines are all in."""
+        with self._output_lock:
+            while self._recorded:
+                item_id, _, done = self._recorded.pop(0)
+                _settle(done)
+                if item_id == request_id:
+                    break
 
     def _watch(self) -> None:
         """When the process ends: forget the environment, fail what it held, stop its API."""
         assert self.process is not None
         assert self.api is not None
         code = self.process.wait()
+        self._close_output_write()  # the relay ends with the output of what is left
         pool = self.pool
         with pool.lock:
             previous = self.state
@@ -408,6 +484,7 @@ class EnvironmentPool:
         handler_options: dict[str, Any] | None = None,
         runtime_client: RuntimeClient = "auto",
         shutdown_grace: float = SHUTDOWN_GRACE_SECONDS,
+        recording: bool = False,
     ) -> None:
         if target.handler is None:
             raise ValueError(f"target {target.name} has no handler: it is not a Lambda target")
@@ -416,6 +493,8 @@ class EnvironmentPool:
         self.command = runtime_command(runtime_client)
         self.handler_options = dict(handler_options or {})
         self.shutdown_grace = shutdown_grace
+        # Whether invocations may be recorded for the inspector (Environment.give).
+        self.recording = recording
         self.init_seconds = max(INIT_SECONDS, target.timeout)
         self.function_arn = function_arn(target.name)
         self.lock = threading.Lock()
@@ -512,8 +591,9 @@ class EnvironmentPool:
 
     # -- invoke ------------------------------------------------------------------------------
 
-    async def invoke(self, event: dict[str, object]) -> Outcome:
-        """One invocation, as Lambda runs it for ALB, and ALB's answer."""
+    async def invoke(self, event: dict[str, object], exchange: Exchange | None = None) -> Outcome:
+        """One invocation, as Lambda runs it for ALB, and ALB's answer; with ``exchange``,
+        recorded there (environment, cold start, raw answer, ALB's notes, log lines)."""
         with self.lock:
             if self.closed:
                 return alb_error(503, "the local ALB is shutting down")
@@ -528,11 +608,23 @@ class EnvironmentPool:
                     f"LambdaThrottling: {self.target.name} is at its concurrency "
                     f"({self.concurrency} environments, all busy)",
                 )
+        if exchange is not None:
+            exchange.environment = environment.label
+            exchange.cold_start = environment.invocations == 0
         if cold:
+            began = time.monotonic()
             refusal = await self._cold_start(environment)
             if refusal is not None:
                 return refusal
-        return await self._run(environment, event)
+            if exchange is not None:
+                exchange.environment = environment.name
+                exchange.notes.append(
+                    f"cold start: {environment.name} started for this request, init and start "
+                    f"took {time.monotonic() - began:.2f} s"
+                )
+        elif exchange is not None:
+            exchange.environment = environment.name
+        return await self._run(environment, event, exchange)
 
     async def _cold_start(self, environment: Environment) -> Outcome | None:
         try:
@@ -571,7 +663,9 @@ class EnvironmentPool:
         )
         return None
 
-    async def _run(self, environment: Environment, event: dict[str, object]) -> Outcome:
+    async def _run(
+        self, environment: Environment, event: dict[str, object], exchange: Exchange | None
+    ) -> Outcome:
         timeout = self.target.timeout
         invocation = Invocation(
             event=json.dumps(event).encode(),
@@ -580,7 +674,7 @@ class EnvironmentPool:
             trace_id=lambda_trace_id(event),
             result=Future(),
         )
-        environment.give(invocation)
+        logged = environment.give(invocation, exchange)
         try:
             result = await _wait(invocation.result, timeout)
         except TimeoutError:
@@ -597,15 +691,27 @@ class EnvironmentPool:
         except asyncio.CancelledError:
             self._doom(environment)
             return _given_up()
+        if logged is not None:  # the relay has read the invocation's last lines
+            with contextlib.suppress(TimeoutError):
+                await _wait(logged, MARK_WAIT_SECONDS)
         if result.error is not None:
             error_type = result.error.get("errorType") or "Unhandled"
             message = result.error.get("errorMessage") or ""
-            return alb_error(502, f"LambdaUnhandled: {error_type}: {message}")
+            outcome = alb_error(502, f"LambdaUnhandled: {error_type}: {message}")
+            if exchange is not None:
+                failed = f"the function failed: {error_type}"
+                exchange.answered(result.error, [*exchange.notes, failed])
+            return outcome
         try:
             payload = json.loads(result.payload or b"")
         except ValueError:
             return alb_error(502, "LambdaInvalidResponse: the function's result is not JSON")
-        return judge(payload, multi_value_headers=self.target.multi_value_headers)
+        multi = self.target.multi_value_headers
+        outcome = judge(payload, multi_value_headers=multi)
+        if exchange is not None:
+            notes = judgement_notes(payload, outcome, multi_value_headers=multi)
+            exchange.answered(payload, [*exchange.notes, *notes])
+        return outcome
 
     # -- shutdown ----------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -28,10 +29,16 @@ class TargetHealth:
         self.state = "initial"
         self.successes = 0
         self.failures = 0
+        # The last probe, for the inspector's health table: its status (None: no answer), why
+        # it failed when it did, and when (time.time()).
+        self.last_status: int | None = None
+        self.last_detail = ""
+        self.last_checked: float | None = None
 
     def record(self, status: int | None, detail: str = "") -> str | None:
         """Count one probe; return the new state when it changed."""
         check = self.target.health_check
+        self.last_status, self.last_detail, self.last_checked = status, detail, time.time()
         if status is not None and check.accepts(status):
             self.successes += 1
             self.failures = 0

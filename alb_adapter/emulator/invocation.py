@@ -288,6 +288,58 @@ def judge(payload: object, *, multi_value_headers: bool) -> Outcome:
     return Outcome(response.status, list(response.headers), response.body)
 
 
+def judgement_notes(payload: object, outcome: Outcome, *, multi_value_headers: bool) -> list[str]:
+    """What ALB did in reading the function's answer ``payload`` into ``outcome`` besides passing
+    it on (for the inspector; ``judge`` decides, this only explains): a header field it ignored,
+    headers it dropped or replaced, the function's own Content-Encoding, a base64 body decoded,
+    case-variant Set-Cookie keys. Names only, never a header's value (rule 15)."""
+    notes: list[str] = []
+    if outcome.reason is not None:
+        notes.append(f"ALB answered {outcome.status} itself: {outcome.reason}")
+    if not isinstance(payload, dict):
+        return notes
+    wanted, ignored = (
+        ("multiValueHeaders", "headers")
+        if multi_value_headers
+        else ("headers", "multiValueHeaders")
+    )
+    mode = "on" if multi_value_headers else "off"
+    if ignored in payload:
+        notes.append(
+            f"headers ignored: the response has `{ignored}` but the target group has multi-value "
+            f"headers {mode}: ALB reads `{wanted}` only"
+        )
+    if outcome.reason is not None:
+        return notes
+    names = [name.lower() for name, _ in outcome.headers]
+    dropped = sorted({name for name in names if name in HOP_BY_HOP})
+    if dropped:
+        notes.append(
+            f"headers dropped: {', '.join(dropped)} (ALB frames the response to the client itself)"
+        )
+    if "content-length" in names:
+        notes.append("content-length replaced by ALB's own, counted on the body it sends")
+    encodings = [value for name, value in outcome.headers if name.lower() == "content-encoding"]
+    if encodings:
+        notes.append(
+            f"content-encoding {', '.join(encodings)} set by the function: ALB passes the body on "
+            "as encoded (ALB itself compresses nothing for Lambda targets)"
+        )
+    if payload.get("isBase64Encoded") is True:
+        notes.append("isBase64Encoded: ALB decoded the body from base64 before sending it")
+    header_object = payload.get(wanted)
+    if isinstance(header_object, dict):
+        cookie_keys = [key for key in header_object if str(key).lower() == "set-cookie"]
+        if len(cookie_keys) > 1:
+            notes.append(
+                f"{len(cookie_keys)} Set-Cookie keys in different cases: one Set-Cookie header each"
+            )
+    description = payload.get("statusDescription")
+    if isinstance(description, str):
+        notes.append(f"statusDescription {description!r}: the status line's reason phrase")
+    return notes
+
+
 def invoke(
     handler: Handler,
     event: dict[str, object],

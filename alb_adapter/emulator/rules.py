@@ -73,6 +73,9 @@ CONDITION_FIELDS: tuple[ConditionField, ...] = (
     "query-string",
     "source-ip",
 )
+# Headers whose values the inspector masks; an http-header condition's explanation does not
+# quote them (emulator/inspector/record.py holds the same list).
+_SECRET_HEADER_NAMES = frozenset({"cookie", "set-cookie", "authorization", "proxy-authorization"})
 #: Condition fields a rule may hold at most once (any number of http-header and query-string).
 SINGLE_CONDITION_FIELDS = frozenset(
     {"path-pattern", "host-header", "http-request-method", "source-ip"}
@@ -342,6 +345,55 @@ class Condition:
             candidates.append(address.ipv4_mapped)  # a dual-stack socket's view of an IPv4 peer
         return any(ip in network for ip in candidates for network in self._networks)
 
+    def describe(self) -> str:
+        """The condition as the rules table shows it: ``path-pattern is /a or /b/*``."""
+        if self.field == "query-string":
+            pairs = " or ".join(
+                f"{pair.key}={pair.value}" if pair.key is not None else pair.value
+                for pair in self.query_pairs
+            )
+            return f"query-string has {pairs}"
+        if self.field == "http-header":
+            return f"http-header {self.http_header_name} is {' or '.join(self.values)}"
+        if self.field == "source-ip":
+            return f"source-ip in {' or '.join(self.values)}"
+        return f"{self.field} is {' or '.join(self.values)}"
+
+    def why_not(self, request: RuleRequest) -> str | None:
+        """None when the condition matches ``request``, else why not, in words: what the
+        request had and what the condition wanted (``matches`` decides; this only explains,
+        for the inspector). A header the inspector masks is named, never quoted."""
+        if self.matches(request):
+            return None
+        wanted = " or ".join(repr(value) for value in self.values)
+        if self.field == "path-pattern":
+            return f"path-pattern: the path {request.path!r} matches none of {wanted}"
+        if self.field == "host-header":
+            host = request.host
+            if not host:
+                return f"host-header: the request has no Host header (wanted {wanted})"
+            return f"host-header: the host {host!r} matches none of {wanted}"
+        if self.field == "http-header":
+            name = (self.http_header_name or "").lower()
+            found = [value for key, value in request.headers if key == name]
+            if not found:
+                return f"http-header: the request has no {self.http_header_name} header"
+            if name in _SECRET_HEADER_NAMES or name.startswith("x-amzn-oidc-"):
+                return f"http-header: the value of {self.http_header_name} matches none of {wanted}"
+            shown = ", ".join(repr(value) for value in found)
+            return f"http-header: {self.http_header_name} is {shown}, matching none of {wanted}"
+        if self.field == "http-request-method":
+            return f"http-request-method: {request.method} is not {' or '.join(self.values)}"
+        if self.field == "query-string":
+            pairs = " or ".join(
+                repr(f"{pair.key}={pair.value}" if pair.key is not None else pair.value)
+                for pair in self.query_pairs
+            )
+            if not request.query:
+                return f"query-string: the request has no query string (wanted {pairs})"
+            return f"query-string: no key/value of {request.query_string!r} matches {pairs}"
+        return f"source-ip: {request.source_ip} is in none of {', '.join(self.values)}"
+
 
 # --------------------------------------------------------------------------------------------
 # Targets.
@@ -561,6 +613,28 @@ def _forwarded_to(action: Action) -> list[str]:
 
 
 @dataclass(frozen=True)
+class RuleVerdict:
+    """One rule as ``ListenerConfig.explain`` tried it: matched, or why not."""
+
+    priority: int
+    matched: bool
+    reason: str
+
+
+def describe_action(action: Action) -> str:
+    """An action in words, for the rules table and the inspector's rows."""
+    if isinstance(action, Forward):
+        if len(action.target_groups) == 1:
+            return f"forward to {action.target_groups[0][0]}"
+        groups = ", ".join(f"{name} (weight {weight})" for name, weight in action.target_groups)
+        return f"forward to {groups}"
+    if isinstance(action, Redirect):
+        where = f"{action.protocol}://{action.host}:{action.port}{action.path}?{action.query}"
+        return f"redirect {action.status_code} to {where}"
+    return f"fixed-response {action.status_code}"
+
+
+@dataclass(frozen=True)
 class Rule:
     priority: int
     conditions: tuple[Condition, ...]
@@ -590,6 +664,20 @@ class ListenerConfig:
             if rule.matches(request):
                 return rule, rule.action
         return None, self.default_action
+
+    def explain(self, request: RuleRequest) -> tuple[Rule | None, Action, list[RuleVerdict]]:
+        """``select``, and how it got there: a verdict per rule tried, in priority order, up to
+        the one that matched (later rules are not evaluated, as on ALB), each one that did not
+        match with the first of its conditions that failed, in words. For the inspector: slower
+        than ``select``, which stays as it is."""
+        verdicts: list[RuleVerdict] = []
+        for rule in self.rules:
+            reasons = (condition.why_not(request) for condition in rule.conditions)
+            why = next((reason for reason in reasons if reason is not None), None)
+            verdicts.append(RuleVerdict(rule.priority, why is None, why or "all conditions match"))
+            if why is None:
+                return rule, rule.action, verdicts
+        return None, self.default_action, verdicts
 
     @classmethod
     def single_target(

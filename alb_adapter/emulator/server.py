@@ -6,6 +6,11 @@ server the CLI runs, and each worker process of ``serve --reload`` all take thei
 Its HTTP protocol is ``ALBHttpProtocol``: uvicorn's h11 protocol (whatever else is installed) with
 ALB's own answers where uvicorn has none or its own: a request head that does not arrive in time
 (408), and one that cannot be parsed or passes ALB's size limits (400).
+
+The inspector (``inspector/``) is served by the same server on a second socket, always on a
+loopback address: one uvicorn server with two sockets rather than two servers, so that one
+lifespan, one shutdown and one event loop serve both (the emulator tells them apart by the
+socket a request arrived on, ``ALBEmulator.inspector_address``).
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .app import ALBEmulator
 from .environments import SHUTDOWN_GRACE_SECONDS, RuntimeClient
+from .inspector.record import DEFAULT_BODY_BYTES, Recorder
+from .inspector.web import InspectorApp, is_loopback_host
 from .invocation import (
     MAX_HEADER_BLOCK_BYTES,
     MAX_REQUEST_LINE_BYTES,
@@ -78,6 +85,10 @@ class ServeOptions(TypedDict):
     environments: NotRequired[EnvironmentsMode]
     concurrency: NotRequired[int | None]  # TARGET's reserved concurrency (None: the default)
     runtime_client: NotRequired[RuntimeClient]  # "auto", "awslambdaric" or "builtin"
+    # The inspector: the requests it keeps (None: no inspector), and, for `--reload`'s workers,
+    # the loopback address its socket is bound to.
+    inspect_keep: NotRequired[int | None]
+    inspect_address: NotRequired[tuple[str, int] | None]
 
 
 def configure_logging(level: str = "info") -> None:
@@ -245,25 +256,44 @@ def build_server(
     environments: EnvironmentsMode = "thread",
     runtime_client: RuntimeClient = "auto",
     shutdown_grace: float = SHUTDOWN_GRACE_SECONDS,
+    inspect_keep: int | None = None,
+    inspect_body_bytes: int = DEFAULT_BODY_BYTES,
 ) -> uvicorn.Server:
     """A uvicorn server for the emulator, not yet started (tests run it in a thread).
 
     ``environments`` is how the Lambda targets that do not say run (``ALBEmulator``): threads
     here unless asked, so that a test's handler runs in the test's process; ``alb-adapter serve``
     chooses per target through ``ServeOptions``' ``environments`` (``listener_config``).
+
+    ``inspect_keep``: record the last so many requests for the inspector (None: no inspector),
+    each body kept up to ``inspect_body_bytes``. Its socket is bound by ``running`` (on
+    127.0.0.1) or by the caller, which sets ``ALBEmulator.inspector_address``.
     """
-    app = ALBEmulator(
-        config,
-        handler_options=handler_options,
-        environments=environments,
-        runtime_client=runtime_client,
-        shutdown_grace=shutdown_grace,
+    recorder = None
+    if inspect_keep is not None:
+        recorder = Recorder(inspect_keep, body_bytes=inspect_body_bytes)
+    app = with_inspector(
+        ALBEmulator(
+            config,
+            handler_options=handler_options,
+            environments=environments,
+            runtime_client=runtime_client,
+            shutdown_grace=shutdown_grace,
+            recorder=recorder,
+        )
     )
     return uvicorn.Server(
         uvicorn_config(
             app, host=host, port=port, log_level=log_level, header_timeout=header_timeout
         )
     )
+
+
+def with_inspector(emulator: ALBEmulator) -> ALBEmulator:
+    """``emulator``, serving the inspector's page when it records requests."""
+    if emulator.recorder is not None:
+        emulator.inspector = InspectorApp(emulator, emulator.recorder)
+    return emulator
 
 
 def listener_config(options: ServeOptions) -> ListenerConfig:
@@ -307,10 +337,25 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve_reloading(options: ServeOptions, sock: socket.socket, *, host: str, watch: Path) -> None:
+def serve_reloading(
+    options: ServeOptions,
+    sock: socket.socket,
+    *,
+    host: str,
+    watch: Path,
+    inspector_sock: socket.socket | None = None,
+) -> None:
     """uvicorn's reloader: a worker process built by ``reload_app`` from ``options``, restarted
-    whenever a .py file under ``watch`` changes; the same settings as every other server here."""
+    whenever a .py file under ``watch`` changes; the same settings as every other server here.
+    The inspector's socket, when there is one, is handed to each worker too (a reload starts
+    its record afresh)."""
     from uvicorn.supervisors import ChangeReload
+
+    sockets = [sock]
+    if inspector_sock is not None:
+        sockets.append(inspector_sock)
+        address = inspector_sock.getsockname()
+        options = {**options, "inspect_address": (address[0], address[1])}
 
     os.environ[RELOAD_ENV] = json.dumps(options)
     config = uvicorn_config(
@@ -320,7 +365,7 @@ def serve_reloading(options: ServeOptions, sock: socket.socket, *, host: str, wa
         log_level=options["log_level"],
         reload_dirs=[str(watch)],
     )
-    ChangeReload(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
+    ChangeReload(config, target=uvicorn.Server(config).run, sockets=sockets).run()
 
 
 def reload_app() -> ALBEmulator:
@@ -332,12 +377,20 @@ def reload_app() -> ALBEmulator:
         )
     options: ServeOptions = json.loads(raw)
     configure_logging(options["log_level"])
-    return ALBEmulator(
-        listener_config(options),
-        handler_options=options["handler_options"],
-        runtime_client=options.get("runtime_client", "auto"),
-        keep_serving_broken_targets=True,  # a syntax error being fixed: a 502, never a hang
+    keep = options.get("inspect_keep")
+    address = options.get("inspect_address")
+    emulator = with_inspector(
+        ALBEmulator(
+            listener_config(options),
+            handler_options=options["handler_options"],
+            runtime_client=options.get("runtime_client", "auto"),
+            keep_serving_broken_targets=True,  # a syntax error being fixed: a 502, never a hang
+            recorder=Recorder(keep) if keep is not None and address is not None else None,
+        )
     )
+    if emulator.recorder is not None and address is not None:
+        emulator.inspector_address = (address[0], int(address[1]))
+    return emulator
 
 
 def serve(
@@ -349,10 +402,13 @@ def serve(
     handler_options: dict[str, Any] | None = None,
     environments: EnvironmentsMode = "process",
     runtime_client: RuntimeClient = "auto",
+    inspect_port: int | None = None,
+    inspect_keep: int = 200,
 ) -> None:
-    """Run the local ALB until interrupted (Lambda targets that do not say run in processes)."""
+    """Run the local ALB until interrupted (Lambda targets that do not say run in processes);
+    with ``inspect_port`` (0: any free one), the inspector too, on 127.0.0.1."""
     configure_logging(log_level)
-    build_server(
+    server = build_server(
         config,
         host=host,
         port=port,
@@ -360,7 +416,33 @@ def serve(
         handler_options=handler_options,
         environments=environments,
         runtime_client=runtime_client,
-    ).run()
+        inspect_keep=None if inspect_port is None else inspect_keep,
+    )
+    sockets = [listen(host, port)]
+    if inspect_port is not None:
+        sockets.append(bind_inspector(server, "127.0.0.1", inspect_port))
+    try:
+        server.run(sockets=sockets)
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def bind_inspector(server: uvicorn.Server, host: str, port: int) -> socket.socket:
+    """Bind the inspector's socket for ``server``'s emulator on ``host`` (a loopback address:
+    the inspector shows secrets, so anything else raises ValueError) and tell the emulator."""
+    if not is_loopback_host(host):
+        raise ValueError(
+            f"the inspector listens on a loopback address only (it shows cookies and "
+            f"authorization headers), not {host}"
+        )
+    app = server.config.app
+    assert isinstance(app, ALBEmulator)
+    assert app.recorder is not None, "build_server(inspect_keep=...) makes the inspector"
+    sock = listen(host, port)
+    address = sock.getsockname()
+    app.inspector_address = (address[0], address[1])
+    return sock
 
 
 @contextlib.contextmanager
@@ -379,7 +461,11 @@ def running(
     """
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.bind((host, 0))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    sockets = [sock]
+    app = server.config.app
+    if isinstance(app, ALBEmulator) and app.recorder is not None:
+        sockets.append(bind_inspector(server, "127.0.0.1", 0))  # its page: app.inspector_url
+    thread = threading.Thread(target=server.run, kwargs={"sockets": sockets}, daemon=True)
     thread.start()
     try:
         deadline = time.monotonic() + start_seconds
@@ -397,7 +483,8 @@ def running(
         if thread.is_alive():  # a kept-alive connection held it: stop without waiting for it
             server.force_exit = True
             thread.join(stop_seconds)
-        sock.close()
+        for bound in sockets:
+            bound.close()
         if isinstance(server.config.app, ALBEmulator):
             # A forced exit skips the emulator's shutdown: its worker processes stop here, and
             # the local sign-in's key leaves the environment.
