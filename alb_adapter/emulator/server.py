@@ -119,6 +119,14 @@ class ALBHttpProtocol(H11Protocol):
         self.header_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        # The response head and body are two writes: with Nagle's algorithm on, the body waits
+        # for the client's delayed ACK of the head, 40 ms on every kept-alive request. asyncio
+        # turns it off itself only for sockets made with proto IPPROTO_TCP, which those bound
+        # here (listen, running) and those handed over by --reload are not.
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().connection_made(transport)
         self._wait_for_request_head()
 

@@ -358,3 +358,26 @@ def test_a_websocket_upgrade_to_an_http_target_reaches_it(
         "GET /chat: a WebSocket upgrade for target legacy is forwarded without its Upgrade "
         "header: the local ALB does not tunnel WebSockets (ALB does)"
     ]
+
+
+def test_connections_are_answered_without_nagles_delay() -> None:
+    """The head and the body of an answer are two writes; with Nagle's algorithm on, a kept-alive
+    connection's second request waited 40 ms for the client's delayed ACK (server.py,
+    ALBHttpProtocol.connection_made). Every connection the local ALB accepts has it off."""
+    config = parse_config(
+        {
+            "targets": {"fn": {"handler": f"{__name__}:echo_event"}},
+            "default_action": {"type": "forward", "target_group": "fn"},
+        },
+        source="test",
+    )
+    server = build_server(config, log_level="warning")
+    with running(server) as url, httpx.Client(base_url=url, trust_env=False) as client:
+        assert [client.get("/a").status_code, client.get("/b").status_code] == [200, 200]
+        options = {
+            protocol.transport.get_extra_info("socket").getsockopt(
+                socket.IPPROTO_TCP, socket.TCP_NODELAY
+            )
+            for protocol in server.server_state.connections
+        }
+    assert options == {1}
