@@ -4,9 +4,8 @@ inspector keeps 50. The store holds exactly the last 50, and the memory Python a
 a bound far below what the 1,500 requests in between would take if they were kept (each carries
 a 2 KB body each way, a Lambda event, an answer and a log line: some 12 KB).
 
-The requests go over 20 connections at once: on some machines each request over loopback TCP
-waits ~40 ms for a delayed ACK whatever the server does, and 2,000 of them in a row would take
-minutes. The handler prints rather than logs: pytest keeps every log record of a test in memory
+The requests go over 20 connections at once, as a browser's would, which also keeps the test
+short on two cores. The handler prints rather than logs: pytest keeps every log record of a test in memory
 (its report's "Captured log call"), which would be growth of the test's, not the emulator's."""
 
 from __future__ import annotations
