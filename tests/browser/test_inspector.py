@@ -178,8 +178,10 @@ def test_the_inspector_shows_replays_and_masks(
     page.locator("#request", has_text="[masked: 22 characters]").wait_for()
     assert COOKIE_SECRET not in page_text(page)
 
-    # The copied event and invoke command line.
+    # The copied event and invoke command line (the box appears with the first copy).
+    assert page.locator("#copied-box").is_hidden()
     page.locator("#copy-event").click()
+    assert page.locator("#copied-box").is_visible()
     assert '"httpMethod": "GET"' in page.locator("#copied").input_value()
     page.locator("#copy-invoke").click()
     assert "| alb-adapter invoke " in page.locator("#copied").input_value()

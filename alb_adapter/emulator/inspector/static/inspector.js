@@ -83,6 +83,7 @@ function listRow(row) {
 
 async function showDetail(id) {
   state.selected = id;
+  $("#copied-box").hidden = true; // what was copied belonged to the previous request
   for (const tr of document.querySelectorAll("#exchanges tbody tr")) {
     tr.classList.toggle("selected", Number(tr.dataset.id) === id);
   }
@@ -192,6 +193,7 @@ function bodyView(body) {
 
 function copy(text) {
   $("#copied").value = text;
+  $("#copied-box").hidden = false;
   if (navigator.clipboard) navigator.clipboard.writeText(text).catch(() => {});
 }
 
