@@ -237,9 +237,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="the server of a template's instance/ip target group, by logical id (repeatable)",
     )
     serve.add_argument(
+        "--listener",
+        metavar="ID",
+        help="the template's listener to run, by logical id (when it has several HTTPS ones)",
+    )
+    serve.add_argument(
         "--reload",
         action="store_true",
-        help="restart when a .py file under the current directory changes",
+        help=(
+            "restart when a .py file changes under the current directory or a Lambda target's "
+            "code folder"
+        ),
     )
     serve.add_argument(
         "--timeout",
@@ -940,8 +948,10 @@ def _serve_options(args: argparse.Namespace) -> ServeOptions:
     """The serve options as plain JSON data (what `--reload` hands to its worker process)."""
     if args.template is not None:
         _refuse_beside_template(args)
-    elif args.parameter or args.target_url:
-        flag = "--parameter" if args.parameter else "--target-url"
+    elif args.parameter or args.target_url or args.listener is not None:
+        flag = (
+            "--parameter" if args.parameter else "--target-url" if args.target_url else "--listener"
+        )
         raise CLIError(f"{flag} applies to --template only")
     elif args.config is not None:
         if args.target is not None:
@@ -975,6 +985,10 @@ def _serve_options(args: argparse.Namespace) -> ServeOptions:
         "concurrency": args.concurrency,
         "runtime_client": args.runtime_client,
         "inspect_keep": None if args.no_inspect else args.inspect_keep,
+        "template": args.template,
+        "parameters": dict(args.parameter),
+        "target_urls": dict(args.target_url),
+        "listener": args.listener,
     }
 
 
@@ -996,29 +1010,6 @@ def _refuse_beside_template(args: argparse.Namespace) -> None:
                 f"{flag} is set per target group or function in {args.template}, not on the "
                 "command line"
             )
-    if args.reload:
-        raise CLIError(
-            "--reload runs TARGET or --config only; restart serve --template after a change"
-        )
-
-
-def _template_config(args: argparse.Namespace) -> ListenerConfig:
-    """The listener of ``--template``: its Lambda targets run as ``--environments`` says, as a
-    rules file's do (``server.listener_config``). Raises ConfigError (TemplateError)."""
-    import dataclasses
-
-    from .emulator.templates import load_template
-
-    config = load_template(
-        args.template, parameters=dict(args.parameter), target_urls=dict(args.target_url)
-    )
-    targets = {
-        name: target
-        if target.handler is None
-        else dataclasses.replace(target, environments=args.environments)
-        for name, target in config.targets.items()
-    }
-    return dataclasses.replace(config, targets=targets)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -1031,11 +1022,17 @@ def _serve(args: argparse.Namespace) -> int:
         raise CLIError("serve needs the 'local' extra: pip install 'alb-adapter[local]'") from None
     from .emulator.app import ALBEmulator
     from .emulator.rules import ConfigError
-    from .emulator.server import build_server, configure_logging, listener_config, serve_reloading
+    from .emulator.server import (
+        build_server,
+        configure_logging,
+        listener_config,
+        serve_reloading,
+        watched_folders,
+    )
 
     configure_logging(args.log_level)
     try:
-        config = _template_config(args) if args.template else listener_config(options)
+        config = listener_config(options)
     except ConfigError as exc:  # its message names the file, the rule and the field
         raise CLIError(str(exc)) from None
     server = build_server(
@@ -1078,7 +1075,11 @@ def _serve(args: argparse.Namespace) -> int:
         if args.reload:
             inspector_sock = sockets[1] if len(sockets) > 1 else None
             serve_reloading(
-                options, sock, host=args.host, watch=Path.cwd(), inspector_sock=inspector_sock
+                options,
+                sock,
+                host=args.host,
+                watch=watched_folders(config, Path.cwd()),
+                inspector_sock=inspector_sock,
             )
             return EXIT_OK
         server.run(sockets=sockets)

@@ -24,6 +24,7 @@ import os
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, cast
 
 import h11
@@ -47,7 +48,6 @@ from .rules import EnvironmentsMode, ListenerConfig, load_config
 if TYPE_CHECKING:
     import asyncio
     from collections.abc import Iterator
-    from pathlib import Path
 
     from uvicorn.server import ServerState
 
@@ -73,8 +73,14 @@ RELOAD_ENV = "ALB_ADAPTER_SERVE"
 class ServeOptions(TypedDict):
     """What the local ALB serves, as plain JSON data (so `--reload` can pass it to its workers)."""
 
-    target: str | None  # a handler spec, or None with ``config``
+    target: str | None  # a handler spec, or None with ``config`` or ``template``
     config: str | None  # a TOML rules file
+    # A CloudFormation/SAM template (emulator/templates.py), its parameter values, the servers of
+    # its instance/ip target groups and the listener to run, by logical id.
+    template: NotRequired[str | None]
+    parameters: NotRequired[dict[str, str]]
+    target_urls: NotRequired[dict[str, str]]
+    listener: NotRequired[str | None]
     multi_value_headers: bool
     timeout: float
     handler_options: dict[str, Any]
@@ -305,15 +311,27 @@ def with_inspector(emulator: ALBEmulator) -> ALBEmulator:
 
 
 def listener_config(options: ServeOptions) -> ListenerConfig:
-    """The listener ``options`` describe: one target behind a catch-all rule, or a rules file
-    (which raises ConfigError naming the file, the rule and the field).
+    """The listener ``options`` describe: one target behind a catch-all rule, a rules file or a
+    template (which raise ConfigError naming the file, the rule or resource, and the field).
 
     Lambda targets that do not choose their ``environments`` get the options' (``"thread"``
     when they do not say).
     """
     environments = options.get("environments", "thread")
-    if options["config"] is not None:
-        config = load_config(options["config"])
+    template = options.get("template")
+    if options["config"] is not None or template is not None:
+        if template is not None:
+            from .templates import load_template  # the 'templates' extra: only when asked
+
+            config = load_template(
+                template,
+                parameters=options.get("parameters", {}),
+                target_urls=options.get("target_urls", {}),
+                listener=options.get("listener"),
+            )
+        else:
+            assert options["config"] is not None
+            config = load_config(options["config"])
         targets = {
             name: target
             if target.handler is None or target.environments is not None
@@ -329,6 +347,21 @@ def listener_config(options: ServeOptions) -> ListenerConfig:
         environments=environments,
         concurrency=options.get("concurrency"),
     )
+
+
+def watched_folders(config: ListenerConfig, start: Path) -> list[Path]:
+    """What `serve --reload` watches: ``start`` (the current directory) and the folder each
+    Lambda target's code is imported from (a rules file's or a template's folder, a function's
+    ``CodeUri``), each once, none inside another."""
+    folders = [start.resolve()]
+    for target in config.targets.values():
+        if target.handler is not None and target.task_root is not None:
+            folders.append(Path(target.task_root).resolve())
+    kept: list[Path] = []
+    for folder in sorted(set(folders), key=lambda path: len(path.parts)):
+        if not any(folder.is_relative_to(outer) for outer in kept):
+            kept.append(folder)
+    return kept
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -350,11 +383,12 @@ def serve_reloading(
     sock: socket.socket,
     *,
     host: str,
-    watch: Path,
+    watch: list[Path],
     inspector_sock: socket.socket | None = None,
 ) -> None:
     """uvicorn's reloader: a worker process built by ``reload_app`` from ``options``, restarted
-    whenever a .py file under ``watch`` changes; the same settings as every other server here.
+    whenever a .py file under one of the ``watch`` folders changes; the same settings as every
+    other server here.
     The inspector's socket, when there is one, is handed to each worker too (a reload starts
     its record afresh)."""
     from uvicorn.supervisors import ChangeReload
@@ -371,7 +405,7 @@ def serve_reloading(
         host=host,
         port=sock.getsockname()[1],
         log_level=options["log_level"],
-        reload_dirs=[str(watch)],
+        reload_dirs=[str(folder) for folder in watch],
     )
     ChangeReload(config, target=uvicorn.Server(config).run, sockets=sockets).run()
 

@@ -388,8 +388,8 @@ class _TemplateReader:
         if len(https) == 1:
             return https[0]
         raise TemplateError(
-            f"{self.source}: several listeners ({', '.join(listeners)}): choose one "
-            "(load_template(..., listener=...))"
+            f"{self.source}: several listeners ({', '.join(listeners)}): choose one with "
+            "serve --listener ID (load_template(..., listener=ID) from Python)"
         )
 
     def listener_config(self, target_urls: dict[str, str], wanted: str | None) -> ListenerConfig:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from alb_adapter import cli
+from alb_adapter.emulator import server
 from alb_adapter.emulator.rules import (
     Condition,
     FixedResponse,
@@ -441,10 +443,7 @@ def test_an_unreadable_template_is_one_line(tmp_path: Path) -> None:
             ["--template", "t.yaml", "--timeout", "3"],
             "--timeout is set per target group or function in t.yaml, not on the command line",
         ),
-        (
-            ["--template", "t.yaml", "--reload"],
-            "--reload runs TARGET or --config only; restart serve --template after a change",
-        ),
+        (["app:handler", "--listener", "Public"], "--listener applies to --template only"),
         (["app:handler", "--parameter", "A=1"], "--parameter applies to --template only"),
         (
             ["--config", "rules.toml", "--target-url", "Legacy=http://x"],
@@ -456,7 +455,7 @@ def test_an_unreadable_template_is_one_line(tmp_path: Path) -> None:
             "(see 'alb-adapter serve --help')",
         ),
     ],
-    ids=["config", "target", "timeout", "reload", "parameter", "target-url", "no-equals"],
+    ids=["config", "target", "timeout", "listener", "parameter", "target-url", "no-equals"],
 )
 def test_serve_template_refuses_what_does_not_fit(
     capsys: pytest.CaptureFixture[str], argv: list[str], message: str
@@ -474,6 +473,96 @@ def test_serve_template_names_the_logical_id_before_listening(
         f"alb-adapter: {path}: Servers: a target group of type ip is a server: give its address "
         "with --target-url Servers=http://127.0.0.1:PORT\n"
     )
+
+
+# Two HTTPS listeners of one load balancer, and the Lambda function the second forwards to.
+TWO_LISTENERS = """
+Resources:
+  Public:
+    Type: AWS::ElasticLoadBalancingV2::Listener
+    Properties:
+      Protocol: HTTPS
+      Port: 443
+      DefaultActions: [{Type: fixed-response, FixedResponseConfig: {StatusCode: "404"}}]
+  Admin:
+    Type: AWS::ElasticLoadBalancingV2::Listener
+    Properties:
+      Protocol: HTTPS
+      Port: 8443
+      DefaultActions: [{Type: forward, TargetGroupArn: !Ref Fn}]
+  Function:
+    Type: AWS::Lambda::Function
+    Properties:
+      Code: src/
+      Handler: app.handler
+      Runtime: python3.12
+  Fn:
+    Type: AWS::ElasticLoadBalancingV2::TargetGroup
+    Properties:
+      TargetType: lambda
+      Targets: [{Id: !GetAtt Function.Arn}]
+"""
+
+
+def test_a_template_with_several_listeners_runs_the_one_chosen(tmp_path: Path) -> None:
+    path = write(tmp_path, TWO_LISTENERS)
+    with pytest.raises(TemplateError) as caught:
+        load_template(path)
+    assert str(caught.value) == (
+        f"{path}: several listeners (Public, Admin): choose one with serve --listener ID "
+        "(load_template(..., listener=ID) from Python)"
+    )
+    assert load_template(path, listener="Public").default_action == FixedResponse(404)
+    admin = load_template(path, listener="Admin")
+    assert admin.default_action == Forward((("Fn", 1),))
+    options: server.ServeOptions = {
+        "target": None,
+        "config": None,
+        "multi_value_headers": False,
+        "timeout": 30.0,
+        "handler_options": {},
+        "log_level": "warning",
+        "template": str(path),
+        "listener": "Admin",
+    }
+    assert server.listener_config(options).default_action == admin.default_action
+
+
+def test_serve_template_reloads_on_a_change_to_the_functions_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve --template --reload` rebuilds the template's listener in each worker process and
+    watches the functions' code folders (CodeUri) besides the current directory."""
+    import uvicorn.supervisors
+
+    started: list[Any] = []
+
+    class FakeReload:
+        def __init__(self, config: Any, *, target: Any, sockets: list[Any]) -> None:
+            started.append(config)
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(uvicorn.supervisors, "ChangeReload", FakeReload)
+    monkeypatch.delenv(server.RELOAD_ENV, raising=False)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    path = write(tmp_path, TWO_LISTENERS)
+    argv = ["serve", "--template", str(path), "--listener", "Admin", "--reload", "--no-inspect"]
+    assert cli.main([*argv, "--port", "0"]) == 0
+    [config] = started
+    assert sorted(map(str, config.reload_dirs)) == sorted(
+        [str(elsewhere.resolve()), str((tmp_path / "src").resolve())]
+    )
+    app = server.reload_app()
+    try:
+        assert app.config.default_action == Forward((("Fn", 1),))
+        assert app.config.targets["Fn"].handler == "app.handler"
+    finally:
+        monkeypatch.delenv(server.RELOAD_ENV)
+    capsys.readouterr()
 
 
 AUTHENTICATED = """
